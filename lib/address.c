@@ -1,0 +1,209 @@
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "address.h"
+#include "error.h"
+
+static bool is_host_char(unsigned char ch)
+{
+    return isalnum(ch) || ch == '-' || ch == '.' || ch == '_';
+}
+
+/* Port text: one or more digits (leading zeros allowed, as Swift passes the
+ * text to getaddrinfo), value 1..65535. */
+static int parse_port(const char *s, size_t len, address *out, const char *all,
+                      size_t all_len, char *err, size_t errlen)
+{
+    unsigned long v = 0;
+    if (len == 0)
+        return err_set(err, errlen, MCRING_EADDR,
+                       "server '%.*s': empty port", (int)all_len, all);
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return err_set(err, errlen, MCRING_EADDR,
+                           "server '%.*s': port is not a number", (int)all_len,
+                           all);
+        v = v * 10 + (unsigned long)(s[i] - '0');
+        if (v > 65535)
+            break;
+    }
+    if (v == 0 || v > 65535)
+        return err_set(err, errlen, MCRING_EADDR,
+                       "server '%.*s': port must be 1-65535", (int)all_len,
+                       all);
+    out->port_num = (uint16_t)v;
+    snprintf(out->port, sizeof(out->port), "%lu", v);
+    return 0;
+}
+
+static int parse_ipv6(const char *s, size_t len, address *out, char *err,
+                      size_t errlen)
+{
+    /* [address] or [address]:port, as Swift's IPV6_RE. */
+    const char *close = memchr(s, ']', len);
+    if (close == NULL)
+        return err_set(err, errlen, MCRING_EADDR,
+                       "server '%.*s': missing ']'", (int)len, s);
+    size_t alen = (size_t)(close - s) - 1;
+    const char *rest = close + 1;
+    size_t rlen = len - (size_t)(rest - s);
+    if (alen == 0 || alen >= sizeof(out->host))
+        return err_set(err, errlen, MCRING_EADDR,
+                       "server '%.*s': bad IPv6 address", (int)len, s);
+    memcpy(out->host, s + 1, alen);
+    out->host[alen] = '\0';
+
+    char plain[INET6_ADDRSTRLEN + 1];
+    const char *pct = strchr(out->host, '%');
+    size_t plen = pct ? (size_t)(pct - out->host) : alen;
+    if (pct != NULL) {
+        if (pct[1] == '\0')
+            return err_set(err, errlen, MCRING_EADDR,
+                           "server '%.*s': empty IPv6 scope", (int)len, s);
+        for (const char *p = pct + 1; *p; p++)
+            if (!is_host_char((unsigned char)*p))
+                return err_set(err, errlen, MCRING_EADDR,
+                               "server '%.*s': bad IPv6 scope", (int)len, s);
+    }
+    struct in6_addr a6;
+    if (plen >= sizeof(plain))
+        return err_set(err, errlen, MCRING_EADDR,
+                       "server '%.*s': bad IPv6 address", (int)len, s);
+    memcpy(plain, out->host, plen);
+    plain[plen] = '\0';
+    if (inet_pton(AF_INET6, plain, &a6) != 1)
+        return err_set(err, errlen, MCRING_EADDR,
+                       "server '%.*s': bad IPv6 address", (int)len, s);
+    out->is_ipv6_literal = true;
+
+    if (rlen == 0)
+        return parse_port("11211", 5, out, s, len, err, errlen);
+    if (rest[0] != ':')
+        return err_set(err, errlen, MCRING_EADDR,
+                       "server '%.*s': unexpected text after ']'", (int)len,
+                       s);
+    return parse_port(rest + 1, rlen - 1, out, s, len, err, errlen);
+}
+
+int address_parse(const char *s, size_t len, address *out, char *err,
+                  size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    if (len == 0)
+        return err_set(err, errlen, MCRING_EADDR, "empty server string");
+    if (len >= MCRING_NAME_MAX)
+        return err_set(err, errlen, MCRING_EADDR,
+                       "server '%.40s...': longer than %d bytes", s,
+                       MCRING_NAME_MAX - 1);
+    for (size_t i = 0; i < len; i++)
+        if (iscntrl((unsigned char)s[i]) || s[i] == ' ')
+            return err_set(err, errlen, MCRING_EADDR,
+                           "server '%.*s': contains a space or control "
+                           "character",
+                           (int)len, s);
+
+    if (s[0] == '[')
+        return parse_ipv6(s, len, out, err, errlen);
+
+    if (s[0] == '/') {
+        memcpy(out->host, s, len);
+        out->host[len] = '\0';
+        out->is_unix = true;
+        return 0;
+    }
+
+    const char *colon = memchr(s, ':', len);
+    size_t hlen = colon ? (size_t)(colon - s) : len;
+    if (colon != NULL && memchr(colon + 1, ':', len - hlen - 1) != NULL)
+        return err_set(err, errlen, MCRING_EADDR,
+                       "server '%.*s': IPv6 addresses must be between '[]'",
+                       (int)len, s);
+    if (hlen == 0)
+        return err_set(err, errlen, MCRING_EADDR, "server '%.*s': empty host",
+                       (int)len, s);
+    for (size_t i = 0; i < hlen; i++)
+        if (!is_host_char((unsigned char)s[i]))
+            return err_set(err, errlen, MCRING_EADDR,
+                           "server '%.*s': bad character '%c' in host name",
+                           (int)len, s, s[i]);
+    memcpy(out->host, s, hlen);
+    out->host[hlen] = '\0';
+    if (colon == NULL)
+        return parse_port("11211", 5, out, s, len, err, errlen);
+    return parse_port(colon + 1, len - hlen - 1, out, s, len, err, errlen);
+}
+
+static bool is_py_space(char c)
+{
+    /* What Python's str.strip() removes from ASCII text. */
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+           c == '\f' || c == '\x1c' || c == '\x1d' || c == '\x1e' ||
+           c == '\x1f';
+}
+
+void server_list_free(server_list *list)
+{
+    if (list == NULL)
+        return;
+    for (size_t i = 0; i < list->count; i++)
+        free(list->names[i]);
+    free(list->names);
+    list->names = NULL;
+    list->count = 0;
+}
+
+int server_list_parse(const char *text, server_list *out, char *err,
+                      size_t errlen)
+{
+    server_list list = {NULL, 0};
+    size_t cap = 0;
+    const char *p = text ? text : "";
+
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *s = p;
+        while (len > 0 && is_py_space(s[0])) {
+            s++;
+            len--;
+        }
+        while (len > 0 && is_py_space(s[len - 1]))
+            len--;
+        if (len > 0) {
+            address a;
+            int rc = address_parse(s, len, &a, err, errlen);
+            if (rc != 0) {
+                server_list_free(&list);
+                return rc;
+            }
+            if (list.count == cap) {
+                size_t ncap = cap ? cap * 2 : 8;
+                char **n = realloc(list.names, ncap * sizeof(*n));
+                if (n == NULL)
+                    goto nomem;
+                list.names = n;
+                cap = ncap;
+            }
+            char *name = malloc(len + 1);
+            if (name == NULL)
+                goto nomem;
+            memcpy(name, s, len);
+            name[len] = '\0';
+            list.names[list.count++] = name;
+        }
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    if (list.count == 0)
+        return err_set(err, errlen, MCRING_ENOSERVERS,
+                       "no servers in the server list");
+    *out = list;
+    return 0;
+nomem:
+    server_list_free(&list);
+    return err_set(err, errlen, MCRING_ENOMEM, "out of memory");
+}

@@ -1,0 +1,94 @@
+/*
+ * Internal view of the client, shared by the single-key operations
+ * (client.c) and the multi-key ones (multi.c).
+ */
+#ifndef MCRING_CLIENT_H
+#define MCRING_CLIENT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "exchange.h"
+#include "ring.h"
+#include "state.h"
+
+struct watcher;
+
+struct mcring_client {
+    state *current; /* RCU-published; see state.h */
+    registry reg;   /* writer side: server registry and its lock */
+    mcring_options opts; /* what `current` was built from (registry lock) */
+    mcring_options base; /* what reloads of a file start from (same lock) */
+    struct watcher *watch; /* config file watcher, or NULL */
+};
+
+registry *client_registry(struct mcring_client *c);
+
+/* Builds a state from o and publishes it; as_base also makes o the base
+ * that file reloads start from. 0 or the build failure (nothing changed). */
+int client_apply(struct mcring_client *c, const mcring_options *o,
+                 bool as_base, char *err, size_t errlen);
+
+/* A key prepared for the wire and for placement. */
+typedef struct key_op {
+    keyhash kh;
+    const char *wire; /* the key as sent: hex MD5 or the raw key */
+    size_t wire_len;
+    char hex[MD5_HEX_LEN];
+} key_op;
+
+/* Checks and hashes a caller's key per the key mode. 0 or MCRING_EKEY /
+ * MCRING_EINVAL. */
+int key_prepare(const settings *s, const void *key, size_t len, key_op *k);
+
+/* Swift's log lines. */
+void client_log(const state *st, mcring_log_level level, const server *sv,
+                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Where a failure happened, which is what Swift's log line says. */
+typedef enum phase {
+    PHASE_POOL,    /* "getting a connection" */
+    PHASE_CONNECT, /* "connecting" */
+    PHASE_TALK,    /* "talking" */
+    PHASE_SET,     /* a set answered something other than STORED */
+} phase;
+
+/* Logs a server failure as Swift does, counts it for error limiting (and
+ * logs a ban it starts). Returns rc. */
+int server_failed(const state *st, server *sv, int rc, phase ph,
+                  int sys_errno, const char *detail);
+
+/* True when rc ends a call: an answer (>= 0) or a failure that is the
+ * caller's or the value's, not the server's (no failover). */
+static inline bool rc_is_final(int rc)
+{
+    return rc >= 0 || rc == MCRING_ENOTNUM || rc == MCRING_ETOOLARGE ||
+           rc == MCRING_ERACE || rc == MCRING_ENOMEM || rc == MCRING_EINVAL;
+}
+
+/* True when the connection's stream is known to be in step after rc. */
+static inline bool rc_keeps_conn(int rc)
+{
+    return rc >= 0 || rc == MCRING_ENOTNUM || rc == MCRING_ETOOLARGE ||
+           rc == MCRING_ERACE;
+}
+
+/*
+ * Borrows a connection to sv, connecting it if needed. Returns the slot, or
+ * NULL after logging and counting the failure into *rc.
+ */
+pool_slot *server_borrow(const state *st, server *sv, int *rc);
+
+/* Gives a slot back after an exchange that ended with rc (closing the
+ * connection unless rc_keeps_conn), and accounts for a server failure. */
+int server_release(const state *st, server *sv, pool_slot *slot, int rc,
+                   phase ph, const char *detail);
+
+/* Storage reply classification shared by set and set_multi. */
+int classify_store(exchange *x, const reply *r, uint64_t *number);
+
+/* Item size warning, as Swift logs it after a set. */
+void warn_item_size(const state *st, size_t len);
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * Placement: which servers a key is tried on, in order. Each ring mode is an
+ * immutable object behind one interface (struct placement_ops), built once
+ * from a server list and then only read, by any number of threads at once.
+ * The client publishes the current ring under RCU (see client.c); this layer
+ * knows nothing about that.
+ */
+#ifndef MCRING_RING_H
+#define MCRING_RING_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "address.h"
+#include "hash.h"
+#include "mcring.h"
+
+typedef enum ring_mode {
+    RING_SWIFT = 0,
+    RING_CONSISTENT = 1,
+} ring_mode;
+
+/* Name <-> mode; ring_mode_parse returns -1 for an unknown name. */
+const char *ring_mode_name(ring_mode mode);
+int ring_mode_parse(const char *name);
+
+/* A key as the placement sees it: its bytes and their MD5. */
+typedef struct keyhash {
+    const unsigned char *key;
+    size_t len;
+    unsigned char md5[MD5_LEN];
+} keyhash;
+
+static inline void keyhash_init(keyhash *k, const void *key, size_t len)
+{
+    k->key = key;
+    k->len = len;
+    hash_md5(key, len, k->md5);
+}
+
+struct placement_ops {
+    const char *name;
+    /* Writes up to n distinct server indexes into out in try order and
+     * returns how many. Thread-safe; allocates only when n > 64. */
+    size_t (*locate)(const mcring_ring *ring, const keyhash *key,
+                     uint32_t *out, size_t n);
+    void (*destroy)(mcring_ring *ring);
+};
+
+/* The common head of every ring mode's object (its first member). */
+struct mcring_ring {
+    const struct placement_ops *ops;
+    atomic_uint refs;
+    ring_mode mode;
+    size_t nservers; /* distinct servers */
+    char **names;    /* their strings as configured, first-seen order */
+    size_t tries;    /* configured tries capped at nservers */
+};
+
+/* Builds a ring. names may hold duplicates (kept out of nservers). Returns
+ * 0, MCRING_ENOMEM or MCRING_ENOSERVERS. */
+int ring_build(ring_mode mode, const server_list *servers, size_t tries,
+               mcring_ring **out, char *err, size_t errlen);
+
+/* Reference counting for rings shared between the client and callers. */
+mcring_ring *ring_ref(mcring_ring *ring);
+void ring_unref(mcring_ring *ring);
+
+/* Try order for a key (ring->tries entries at most n). */
+static inline size_t ring_locate(const mcring_ring *ring, const keyhash *key,
+                                 uint32_t *out, size_t n)
+{
+    return ring->ops->locate(ring, key, out, n);
+}
+
+/* Shared by the modes: fills the head, de-duplicating names. The builder
+ * functions of each mode (ring_swift.c, ring_consistent.c). */
+int ring_head_init(mcring_ring *ring, const struct placement_ops *ops,
+                   ring_mode mode, const server_list *servers, size_t tries);
+void ring_head_destroy(mcring_ring *ring);
+
+int ring_swift_build(const server_list *servers, size_t tries,
+                     mcring_ring **out);
+int ring_consistent_build(const server_list *servers, size_t tries,
+                          mcring_ring **out);
+
+/*
+ * Collects distinct servers while walking a ring. For the usual handful of
+ * tries it scans the few chosen so far; past 64 it switches to a bitmap.
+ */
+typedef struct walk_set {
+    uint32_t *out;
+    size_t n, want;
+    uint64_t *bits; /* NULL until needed */
+    size_t nservers;
+} walk_set;
+
+void walk_set_init(walk_set *w, uint32_t *out, size_t want, size_t nservers);
+/* Adds server s if not chosen yet; returns true when the walk is done. */
+bool walk_set_add(walk_set *w, uint32_t s);
+void walk_set_done(walk_set *w);
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * mcring's native consistent ring: the textbook next-point rule. Point i of
+ * server S sits at the first 64 bits of md5("S-i"), 160 points per server;
+ * a key at the first 64 bits of md5(key) belongs to the first point at or
+ * after it, wrapping past the end. A server's points depend only on its own
+ * name, so adding or removing a server moves only keys to or from it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ring.h"
+
+#define CONSISTENT_POINTS_PER_SERVER 160
+
+typedef struct consistent_ring {
+    mcring_ring head;
+    size_t npoints;
+    uint64_t *points; /* sorted */
+    uint32_t *owner;
+} consistent_ring;
+
+typedef struct cpoint {
+    uint64_t v;
+    uint32_t server;
+    const char *name;
+} cpoint;
+
+static int cpoint_cmp(const void *a, const void *b)
+{
+    const cpoint *x = a, *y = b;
+    if (x->v != y->v)
+        return x->v < y->v ? -1 : 1;
+    /* Tie-break by name, not index: an index shifts when the list changes,
+     * a name does not, so ties cannot move keys between unchanged servers. */
+    return strcmp(x->name, y->name);
+}
+
+static uint64_t first64(const unsigned char d[MD5_LEN])
+{
+    return hash128_from_digest(d).hi;
+}
+
+static size_t consistent_locate(const mcring_ring *ring, const keyhash *key,
+                                uint32_t *out, size_t n)
+{
+    const consistent_ring *r = (const consistent_ring *)ring;
+    uint64_t h = first64(key->md5);
+    size_t want = n < ring->tries ? n : ring->tries;
+    if (want == 0)
+        return 0;
+
+    /* lower bound: the first point >= h. */
+    size_t lo = 0, hi = r->npoints;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->points[mid] < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+
+    walk_set w;
+    walk_set_init(&w, out, want, ring->nservers);
+    size_t pos = lo % r->npoints;
+    for (size_t step = 0; step < r->npoints; step++) {
+        if (walk_set_add(&w, r->owner[pos]))
+            break;
+        pos = (pos + 1) % r->npoints;
+    }
+    walk_set_done(&w);
+    return w.n;
+}
+
+static void consistent_destroy(mcring_ring *ring)
+{
+    consistent_ring *r = (consistent_ring *)ring;
+    free(r->points);
+    free(r->owner);
+    ring_head_destroy(ring);
+    free(r);
+}
+
+static const struct placement_ops consistent_ops = {
+    .name = "consistent",
+    .locate = consistent_locate,
+    .destroy = consistent_destroy,
+};
+
+int ring_consistent_build(const server_list *servers, size_t tries,
+                          mcring_ring **out)
+{
+    consistent_ring *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return MCRING_ENOMEM;
+    int rc = ring_head_init(&r->head, &consistent_ops, RING_CONSISTENT,
+                            servers, tries);
+    if (rc != 0) {
+        free(r);
+        return rc;
+    }
+    size_t total = r->head.nservers * CONSISTENT_POINTS_PER_SERVER;
+    cpoint *pts = malloc(total * sizeof(*pts));
+    r->points = malloc(total * sizeof(*r->points));
+    r->owner = malloc(total * sizeof(*r->owner));
+    if (pts == NULL || r->points == NULL || r->owner == NULL) {
+        free(pts);
+        consistent_destroy(&r->head);
+        return MCRING_ENOMEM;
+    }
+    char buf[MCRING_NAME_MAX + 16];
+    size_t k = 0;
+    for (size_t s = 0; s < r->head.nservers; s++) {
+        for (int i = 0; i < CONSISTENT_POINTS_PER_SERVER; i++) {
+            int len = snprintf(buf, sizeof(buf), "%s-%d", r->head.names[s], i);
+            unsigned char d[MD5_LEN];
+            hash_md5(buf, (size_t)len, d);
+            pts[k].v = first64(d);
+            pts[k].server = (uint32_t)s;
+            pts[k].name = r->head.names[s];
+            k++;
+        }
+    }
+    qsort(pts, total, sizeof(*pts), cpoint_cmp);
+    for (size_t i = 0; i < total; i++) {
+        r->points[i] = pts[i].v;
+        r->owner[i] = pts[i].server;
+    }
+    r->npoints = total;
+    free(pts);
+    *out = &r->head;
+    return 0;
+}

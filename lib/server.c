@@ -1,0 +1,103 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcring.h"
+#include "server.h"
+
+int server_new(const char *name, uint32_t max_connections, server **out)
+{
+    server *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return MCRING_ENOMEM;
+    int rc = address_parse(name, strlen(name), &s->addr, NULL, 0);
+    if (rc != 0) {
+        free(s);
+        return rc;
+    }
+    s->name = strdup(name);
+    if (s->name == NULL || pool_init(&s->pool, max_connections, s) != 0) {
+        free(s->name);
+        free(s);
+        return MCRING_ENOMEM;
+    }
+    pthread_mutex_init(&s->err_lock, NULL);
+    atomic_init(&s->limited_until, 0);
+    atomic_init(&s->requests, 0);
+    atomic_init(&s->errors, 0);
+    atomic_init(&s->connects, 0);
+    *out = s;
+    return 0;
+}
+
+void server_free(server *s)
+{
+    if (s == NULL)
+        return;
+    pool_destroy(&s->pool);
+    pthread_mutex_destroy(&s->err_lock);
+    free(s->err_times);
+    free(s->name);
+    free(s);
+}
+
+/* Grows the ring of error times to hold `need` entries, oldest first.
+ * Called with err_lock held. */
+static bool ensure_err_cap(server *s, size_t need)
+{
+    if (s->err_cap >= need)
+        return true;
+    int64_t *t = malloc(need * sizeof(*t));
+    if (t == NULL)
+        return false;
+    for (size_t i = 0; i < s->err_count; i++)
+        t[i] = s->err_times[(s->err_head + s->err_cap - s->err_count + i) %
+                            s->err_cap];
+    free(s->err_times);
+    s->err_times = t;
+    s->err_cap = need;
+    s->err_head = s->err_count % need;
+    return true;
+}
+
+int server_prepare_limit(server *s, const limit_params *lp)
+{
+    if (!lp->enabled)
+        return 0;
+    pthread_mutex_lock(&s->err_lock);
+    bool ok = ensure_err_cap(s, (size_t)lp->limit + 1);
+    pthread_mutex_unlock(&s->err_lock);
+    return ok ? 0 : MCRING_ENOMEM;
+}
+
+bool server_record_error(server *s, const limit_params *lp, int64_t now)
+{
+    atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
+    if (!lp->enabled)
+        return false;
+
+    bool banned = false;
+    pthread_mutex_lock(&s->err_lock);
+    /* server_prepare_limit sized the ring for these params before they were
+     * published; a smaller ring can only mean a newer, smaller limit. */
+    size_t need = (size_t)lp->limit + 1;
+    if (need > s->err_cap)
+        need = s->err_cap;
+    if (need > 0) {
+        s->err_times[s->err_head] = now;
+        s->err_head = (s->err_head + 1) % s->err_cap;
+        if (s->err_count < s->err_cap)
+            s->err_count++;
+        if (s->err_count >= need) {
+            /* The (limit+1)-th newest error decides. */
+            size_t idx = (s->err_head + s->err_cap - need) % s->err_cap;
+            if (s->err_times[idx] > now - lp->window_ns) {
+                atomic_store_explicit(&s->limited_until,
+                                      now + lp->duration_ns,
+                                      memory_order_relaxed);
+                banned = true;
+            }
+        }
+    }
+    pthread_mutex_unlock(&s->err_lock);
+    return banned;
+}

@@ -1,0 +1,91 @@
+/*
+ * The client's published configuration ("state"): a ring, the server
+ * objects it names, and the settings every call reads. A state is immutable
+ * once published; a reconfiguration builds a new one and publishes it with
+ * one pointer swap under RCU.
+ *
+ * RCU flavour: urcu-bp ("bulletproof"). Threads register themselves on
+ * their first read-side lock and are unregistered when they exit, so
+ * application threads need no setup; with the kernel's membarrier the read
+ * lock costs a thread-local load and store. A call holds the read lock for
+ * its whole duration, so a call in flight finishes on the state it started
+ * with, and a state (with any server only it names) is reclaimed by
+ * call_rcu after a grace period — when every call that could have seen it
+ * has returned, and so has given its connections back.
+ *
+ * Servers outlive states: the client keeps a registry of server objects
+ * by name, each counting the states that name it. A server in the old and
+ * the new list is shared, with its pool, connections, error history and
+ * counters. A server only the old state named is closed and freed when
+ * that state is reclaimed.
+ */
+#ifndef MCRING_STATE_H
+#define MCRING_STATE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#define URCU_INLINE_SMALL_FUNCTIONS 1
+#include <urcu/urcu-bp.h>
+
+#include "config.h"
+#include "ring.h"
+#include "server.h"
+#include "tls.h"
+
+typedef struct settings {
+    int64_t connect_timeout_ns, pool_timeout_ns, io_timeout_ns;
+    limit_params limits;
+    int64_t item_size_warning_threshold;
+    size_t item_size_max;
+    key_mode keys;
+    mcring_log_fn log;
+    void *log_userdata;
+} settings;
+
+typedef struct state {
+    mcring_ring *ring;  /* referenced */
+    server **servers;   /* ring server index -> server (referenced) */
+    settings set;
+    tls_ctx *tls;       /* NULL: plain TCP */
+    struct mcring_client *client;
+    struct rcu_head rcu;
+} state;
+
+/* The writer side of a client: the registry and the lock serialising
+ * reconfigurations and reclamations. */
+typedef struct registry {
+    pthread_mutex_t lock;
+    server *head;
+} registry;
+
+void registry_init(registry *r);
+/* Frees every server still registered (client teardown). */
+void registry_destroy(registry *r);
+
+/*
+ * Builds a state from options, reusing registered servers by name. Returns
+ * 0, MCRING_ENOMEM, MCRING_ECONFIG/EADDR/ENOSERVERS (bad options) or
+ * MCRING_ETLS. On failure nothing changes. Call with the registry locked.
+ */
+int state_build(struct mcring_client *c, registry *reg,
+                const mcring_options *o, state **out, char *err,
+                size_t errlen);
+
+/* Publishes st as *slot and hands the previous state to call_rcu for
+ * reclamation. Call with the registry locked. */
+void state_publish(state **slot, state *st);
+
+/* Reclaims a state no reader can see any more (after a grace period, or at
+ * client teardown): drops its server references, freeing servers no state
+ * names. Takes the registry lock. */
+void state_reclaim_now(state *st, registry *reg);
+
+/* The current state. Call with urcu_bp_read_lock() held; valid until the
+ * matching unlock. */
+static inline state *state_current(state **slot)
+{
+    return rcu_dereference(*slot);
+}
+
+#endif
