@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "mcring.h"
+
 /* Longest reply line accepted (a VALUE header is at most ~310 bytes). */
 #define PROTO_MAX_LINE 1024
 /* Room for any storage/arith/delete/get request line built here. */

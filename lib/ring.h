@@ -55,6 +55,7 @@ struct mcring_ring {
     atomic_uint refs;
     ring_mode mode;
     size_t nservers; /* distinct servers */
+    size_t npoints;  /* points on the ring */
     char **names;    /* their strings as configured, first-seen order */
     size_t tries;    /* configured tries capped at nservers */
 };

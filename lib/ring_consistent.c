@@ -15,7 +15,6 @@
 
 typedef struct consistent_ring {
     mcring_ring head;
-    size_t npoints;
     uint64_t *points; /* sorted */
     uint32_t *owner;
 } consistent_ring;
@@ -51,7 +50,7 @@ static size_t consistent_locate(const mcring_ring *ring, const keyhash *key,
         return 0;
 
     /* lower bound: the first point >= h. */
-    size_t lo = 0, hi = r->npoints;
+    size_t lo = 0, hi = r->head.npoints;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (r->points[mid] < h)
@@ -62,11 +61,11 @@ static size_t consistent_locate(const mcring_ring *ring, const keyhash *key,
 
     walk_set w;
     walk_set_init(&w, out, want, ring->nservers);
-    size_t pos = lo % r->npoints;
-    for (size_t step = 0; step < r->npoints; step++) {
+    size_t pos = lo % r->head.npoints;
+    for (size_t step = 0; step < r->head.npoints; step++) {
         if (walk_set_add(&w, r->owner[pos]))
             break;
-        pos = (pos + 1) % r->npoints;
+        pos = (pos + 1) % r->head.npoints;
     }
     walk_set_done(&w);
     return w.n;
@@ -126,7 +125,7 @@ int ring_consistent_build(const server_list *servers, size_t tries,
         r->points[i] = pts[i].v;
         r->owner[i] = pts[i].server;
     }
-    r->npoints = total;
+    r->head.npoints = total;
     free(pts);
     *out = &r->head;
     return 0;

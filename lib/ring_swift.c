@@ -15,7 +15,6 @@
 
 typedef struct swift_ring {
     mcring_ring head;
-    size_t npoints;
     hash128 *points; /* sorted, unique */
     uint32_t *owner; /* server index of each point */
 } swift_ring;
@@ -43,7 +42,7 @@ static size_t swift_locate(const mcring_ring *ring, const keyhash *key,
         return 0;
 
     /* bisect_right: the number of points <= h. */
-    size_t lo = 0, hi = r->npoints;
+    size_t lo = 0, hi = r->head.npoints;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (hash128_cmp(h, r->points[mid]) < 0)
@@ -55,8 +54,8 @@ static size_t swift_locate(const mcring_ring *ring, const keyhash *key,
     walk_set w;
     walk_set_init(&w, out, want, ring->nservers);
     size_t pos = lo;
-    for (size_t step = 0; step < r->npoints; step++) {
-        pos = (pos + 1) % r->npoints;
+    for (size_t step = 0; step < r->head.npoints; step++) {
+        pos = (pos + 1) % r->head.npoints;
         if (walk_set_add(&w, r->owner[pos]))
             break;
     }
@@ -126,7 +125,7 @@ int ring_swift_build(const server_list *servers, size_t tries,
         r->owner[n] = pts[i].server;
         n++;
     }
-    r->npoints = n;
+    r->head.npoints = n;
     free(pts);
     *out = &r->head;
     return 0;

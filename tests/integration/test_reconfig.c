@@ -1,0 +1,183 @@
+/* Live reconfiguration: ring swaps keep the servers that stay, drop the
+ * ones that go, and reloads of a watched memcache.conf. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static mc_server srv[3];
+
+static void stop_all(void)
+{
+    for (int i = 0; i < 3; i++)
+        mc_stop(&srv[i]);
+}
+
+TestSuite(reconfig, .fini = stop_all, .timeout = 60);
+
+static long curr_connections(const mc_server *s)
+{
+    const char *r = mc_raw(s, "stats\r\n", 7, "END\r\n");
+    const char *p = strstr(r, "STAT curr_connections ");
+    return p ? atol(p + 22) : -1;
+}
+
+static int find(const mcring_server_stats *st, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(st[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+Test(reconfig, servers_that_stay_keep_their_pool_and_history)
+{
+    for (int i = 0; i < 3; i++)
+        mc_start(&srv[i], NULL);
+    char ab[256], bc[256];
+    snprintf(ab, sizeof(ab), "%s,%s", srv[0].name, srv[1].name);
+    snprintf(bc, sizeof(bc), "%s,%s", srv[1].name, srv[2].name);
+    mcring_options *o = opts_for(ab, NULL);
+    mcring_client *c = client_for(o);
+    char key[32];
+    mcring_item it = MCRING_ITEM_INIT;
+    for (int i = 0; i < 50; i++) {
+        snprintf(key, sizeof(key), "r%d", i);
+        mcring_get(c, key, strlen(key), &it);
+    }
+    mcring_server_stats st[3];
+    cr_assert_eq(mcring_client_stats(c, st, 3), 2);
+    int b = find(st, 2, srv[1].name);
+    uint64_t b_requests = st[b].requests, b_connects = st[b].connects;
+    cr_assert_eq(b_connects, 1);
+    long a_conns = curr_connections(&srv[0]);
+
+    char err[256];
+    cr_assert_eq(mcring_set_servers(c, bc, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(mcring_client_stats(c, st, 3), 2);
+    b = find(st, 2, srv[1].name);
+    int cc = find(st, 2, srv[2].name);
+    cr_assert_geq(b, 0);
+    cr_assert_geq(cc, 0);
+    cr_assert_eq(st[b].requests, b_requests, "same server object");
+    cr_assert_eq(st[b].conns_open, 1, "its connection survived the swap");
+    cr_assert_eq(st[cc].connects, 0, "an added server connects lazily");
+
+    for (int i = 0; i < 50; i++) {
+        snprintf(key, sizeof(key), "r%d", i);
+        cr_assert_eq(mcring_get(c, key, strlen(key), &it), MCRING_MISS);
+    }
+    mcring_client_stats(c, st, 3);
+    cr_assert_eq(st[find(st, 2, srv[1].name)].connects, 1, "no reconnect");
+    /* The removed server's connection is closed once its ring is
+     * reclaimed (after a grace period). */
+    double deadline = now_s() + 5;
+    while (curr_connections(&srv[0]) >= a_conns && now_s() < deadline)
+        usleep(20000);
+    cr_assert_lt(curr_connections(&srv[0]), a_conns);
+    mcring_item_free(&it);
+    mcring_client_free(c);
+    mcring_options_free(o);
+}
+
+Test(reconfig, a_bad_list_changes_nothing)
+{
+    mc_start(&srv[0], NULL);
+    mcring_options *o = opts_for(srv[0].name, NULL);
+    mcring_client *c = client_for(o);
+    char err[256] = "";
+    cr_assert_eq(mcring_set_servers(c, "a:1,::1", err, sizeof(err)),
+                 MCRING_EADDR);
+    cr_assert(strstr(err, "::1") != NULL);
+    mcring_ring *r = mcring_client_ring(c);
+    cr_assert_eq(mcring_ring_size(r), 1);
+    cr_assert_str_eq(mcring_ring_server(r, 0), srv[0].name);
+    mcring_ring_free(r);
+    cr_assert_eq(mcring_set(c, "k", 1, "v", 1, 0, 0), MCRING_OK);
+    mcring_client_free(c);
+    mcring_options_free(o);
+}
+
+Test(reconfig, a_ring_held_by_a_caller_outlives_the_swap)
+{
+    mcring_options *o = opts_for("10.0.0.1,10.0.0.2", NULL);
+    mcring_client *c = client_for(o);
+    mcring_ring *old = mcring_client_ring(c);
+    cr_assert_eq(mcring_set_servers(c, "10.0.0.3", NULL, 0), 0);
+    cr_assert_eq(mcring_set_servers(c, "10.0.0.4", NULL, 0), 0);
+    cr_assert_eq(mcring_ring_size(old), 2);
+    cr_assert_str_eq(mcring_ring_server(old, 1), "10.0.0.2");
+    mcring_ring *now = mcring_client_ring(c);
+    cr_assert_str_eq(mcring_ring_server(now, 0), "10.0.0.4");
+    mcring_ring_free(now);
+    mcring_ring_free(old);
+    mcring_client_free(c);
+    mcring_options_free(o);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    char tmp[128];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+    cr_assert_eq(rename(tmp, path), 0);
+}
+
+static bool wait_for_size(mcring_client *c, size_t n, const char *first)
+{
+    double deadline = now_s() + 5;
+    while (now_s() < deadline) {
+        mcring_ring *r = mcring_client_ring(c);
+        bool ok = mcring_ring_size(r) == n &&
+                  (first == NULL || strcmp(mcring_ring_server(r, 0), first) == 0);
+        mcring_ring_free(r);
+        if (ok)
+            return true;
+        usleep(20000);
+    }
+    return false;
+}
+
+Test(reconfig, a_watched_config_file_swaps_the_ring)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/mcring-watch-%d.conf", getpid());
+    write_file(path, "[memcache]\nmemcache_servers = 10.0.0.1, 10.0.0.2\n");
+    log_capture lc = {0};
+    mcring_options *o = opts_for("127.0.0.1:1", "tries", "1", NULL);
+    mcring_options_set_log(o, log_capture_fn, &lc);
+    mcring_client *c = client_for(o);
+    char err[256];
+    cr_assert_eq(mcring_client_watch(c, path, 0.05, err, sizeof(err)), 0, "%s",
+                 err);
+    cr_assert(wait_for_size(c, 2, "10.0.0.1"), "applied at once");
+
+    write_file(path, "[memcache]\nmemcache_servers = 10.0.0.7, 10.0.0.8, 10.0.0.9\n"
+                     "ring_mode = consistent\n");
+    cr_assert(wait_for_size(c, 3, "10.0.0.7"), "picked up the change");
+    mcring_ring *r = mcring_client_ring(c);
+    cr_assert_str_eq(mcring_ring_mode(r), "consistent");
+    cr_assert_eq(mcring_ring_tries(r), 1, "options not in the file stay");
+    mcring_ring_free(r);
+
+    write_file(path, "[memcache]\nmemcache_servers = ::1\n");
+    double deadline = now_s() + 5;
+    while (log_count(&lc, "failed, keeping the running one") == 0 &&
+           now_s() < deadline)
+        usleep(20000);
+    cr_assert_eq(log_count(&lc, "failed, keeping the running one"), 1);
+    cr_assert(wait_for_size(c, 3, "10.0.0.7"), "a broken file changes nothing");
+
+    write_file(path, "[memcache]\nmemcache_servers = 10.0.0.5\n");
+    cr_assert(wait_for_size(c, 1, "10.0.0.5"), "recovers on the next good file");
+    cr_assert_eq(mcring_client_reload(c, err, sizeof(err)), 0, "%s", err);
+    mcring_client_free(c);
+    mcring_options_free(o);
+    unlink(path);
+}

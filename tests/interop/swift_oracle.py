@@ -1,0 +1,140 @@
+#!/usr/bin/python3
+"""Asks OpenStack Swift's own memcache client (python3-swift) what it does.
+
+The interop tests run this with the system interpreter and compare mcring
+with its answers. Modes:
+
+  order SERVERS TRIES   keys on stdin, one per line (bytes); prints
+                        "<hex of key>\t<server>,<server>..." in try order,
+                        walking Swift's own MemcacheRing._get_conns with
+                        pools that hand out dummy connections (no network).
+  errors                a JSON list of cases on stdin; for each, feeds error
+                        times to MemcacheRing._exception_occurred with
+                        time.time() pinned, and prints when a ban started.
+  ops                   a JSON script on stdin: {"servers": [...],
+                        "ops": [...]} run against real servers; prints one
+                        JSON result per op.
+"""
+import json
+import logging
+import sys
+
+from swift.common import memcached
+from swift.common.memcached import MemcacheRing, md5hash
+
+logging.disable(logging.CRITICAL)
+
+
+class DummyPool(object):
+    def get(self):
+        return (None, None)
+
+    def put(self, conn):
+        pass
+
+
+def mode_order(servers, tries):
+    ring = MemcacheRing(servers.split(','), tries=tries)
+    for s in list(ring._client_cache):
+        ring._client_cache[s] = DummyPool()
+    out = sys.stdout
+    for line in sys.stdin.buffer:
+        key = line[:-1] if line.endswith(b'\n') else line
+        order = [s for s, _, _ in ring._get_conns(md5hash(key))]
+        out.write(key.hex() + '\t' + ','.join(order) + '\n')
+
+
+class PinnedTime(object):
+    now = 0.0
+
+    def time(self):
+        return PinnedTime.now
+
+
+def mode_errors():
+    cases = json.load(sys.stdin)
+    real_time = memcached.time
+    memcached.time = PinnedTime()
+    results = []
+    try:
+        for case in cases:
+            ring = MemcacheRing(['s:1'],
+                                error_limit_count=case['limit'],
+                                error_limit_time=case['window'],
+                                error_limit_duration=case['window'])
+            bans = []
+            for i, t in enumerate(case['times']):
+                PinnedTime.now = t
+                before = ring._error_limited['s:1']
+                ring._exception_occurred('s:1', Exception('x'),
+                                         got_connection=False)
+                if ring._error_limited['s:1'] != before:
+                    bans.append(i)
+            results.append(bans)
+    finally:
+        memcached.time = real_time
+    json.dump(results, sys.stdout)
+
+
+def encode(v):
+    if isinstance(v, bytes):
+        return {'bytes_hex': v.hex()}
+    return v
+
+
+def decode_key(k):
+    if isinstance(k, dict):
+        return bytes.fromhex(k['hex'])
+    return k
+
+
+def mode_ops():
+    script = json.load(sys.stdin)
+    ring = MemcacheRing(script['servers'], tries=script.get('tries', 3))
+    for op in script['ops']:
+        kind = op['op']
+        if kind == 'set':
+            value = op['value']
+            if isinstance(value, dict) and 'bytes_hex' in value:
+                value = bytes.fromhex(value['bytes_hex'])
+            ring.set(decode_key(op['key']), value,
+                     serialize=op.get('serialize', True),
+                     time=op.get('time', 0), raise_on_error=True)
+            result = None
+        elif kind == 'get':
+            result = ring.get(decode_key(op['key']), raise_on_error=True)
+        elif kind == 'incr':
+            result = ring.incr(decode_key(op['key']), delta=op['delta'],
+                               time=op.get('time', 0))
+        elif kind == 'decr':
+            result = ring.decr(decode_key(op['key']), delta=op['delta'])
+        elif kind == 'delete':
+            result = ring.delete(decode_key(op['key']),
+                                 server_key=op.get('server_key'))
+        elif kind == 'set_multi':
+            ring.set_multi(dict((k, v) for k, v in op['mapping']),
+                           op['server_key'],
+                           serialize=op.get('serialize', True))
+            result = None
+        elif kind == 'get_multi':
+            result = ring.get_multi(op['keys'], op['server_key'])
+            result = [encode(v) for v in result]
+        else:
+            raise ValueError(kind)
+        sys.stdout.write(json.dumps(encode(result)) + '\n')
+
+
+def main():
+    mode = sys.argv[1]
+    if mode == 'order':
+        mode_order(sys.argv[2], int(sys.argv[3]))
+    elif mode == 'errors':
+        mode_errors()
+    elif mode == 'ops':
+        mode_ops()
+    else:
+        raise SystemExit('unknown mode ' + mode)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,387 @@
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+const char *env_path(const char *name)
+{
+    const char *v = getenv(name);
+    cr_assert(v != NULL && *v, "environment variable %s is not set (run "
+                               "the tests through meson test)",
+              name);
+    return v;
+}
+
+int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    socklen_t l = sizeof(a);
+    getsockname(fd, (struct sockaddr *)&a, &l);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static bool port_answers(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    close(fd);
+    return ok;
+}
+
+static pid_t spawn(int port, const char *extra)
+{
+    const char *bin = getenv("MCRING_TEST_MEMCACHED");
+    if (bin == NULL || *bin == '\0')
+        bin = "memcached";
+    char portbuf[16];
+    snprintf(portbuf, sizeof(portbuf), "%d", port);
+    char *args[64];
+    int n = 0;
+    args[n++] = (char *)bin;
+    if (geteuid() == 0) {
+        args[n++] = "-u";
+        args[n++] = "root";
+    }
+    args[n++] = "-l";
+    args[n++] = "127.0.0.1";
+    args[n++] = "-p";
+    args[n++] = portbuf;
+    args[n++] = "-U";
+    args[n++] = "0";
+    args[n++] = "-t";
+    args[n++] = "1";
+    args[n++] = "-m";
+    args[n++] = "64";
+    char extra_copy[512];
+    snprintf(extra_copy, sizeof(extra_copy), "%s", extra ? extra : "");
+    for (char *tok = strtok(extra_copy, " "); tok && n < 62;
+         tok = strtok(NULL, " "))
+        args[n++] = tok;
+    args[n] = NULL;
+
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
+        int devnull = open("/dev/null", O_RDWR);
+        dup2(devnull, 0);
+        dup2(devnull, 1);
+        execvp(bin, args);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits until the port answers; false if the process died first. */
+static bool wait_ready(pid_t pid, int port)
+{
+    for (int i = 0; i < 500; i++) {
+        if (port_answers(port))
+            return true;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return false;
+        usleep(10000);
+    }
+    return false;
+}
+
+void mc_start(mc_server *s, const char *extra)
+{
+    memset(s, 0, sizeof(*s));
+    snprintf(s->extra, sizeof(s->extra), "%s", extra ? extra : "");
+    for (int attempt = 0; attempt < 10; attempt++) {
+        s->port = free_port();
+        s->pid = spawn(s->port, s->extra);
+        if (wait_ready(s->pid, s->port)) {
+            snprintf(s->name, sizeof(s->name), "127.0.0.1:%d", s->port);
+            return;
+        }
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, NULL, 0);
+    }
+    cr_assert_fail("could not start memcached");
+}
+
+void mc_restart(mc_server *s)
+{
+    for (int attempt = 0; attempt < 50; attempt++) {
+        s->pid = spawn(s->port, s->extra);
+        if (wait_ready(s->pid, s->port))
+            return;
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, NULL, 0);
+        usleep(100000); /* the old socket may linger briefly */
+    }
+    cr_assert_fail("could not restart memcached on port %d", s->port);
+}
+
+void mc_stop(mc_server *s)
+{
+    if (s->pid <= 0)
+        return;
+    kill(s->pid, SIGCONT);
+    kill(s->pid, SIGTERM);
+    waitpid(s->pid, NULL, 0);
+    s->pid = 0;
+}
+
+void mc_kill(mc_server *s)
+{
+    if (s->pid <= 0)
+        return;
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, NULL, 0);
+    s->pid = 0;
+}
+
+/* True when every thread of pid is stopped ('T' in /proc/.../stat). */
+static bool all_stopped(pid_t pid)
+{
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return false;
+    bool stopped = true;
+    struct dirent *e;
+    while (stopped && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[128], buf[512];
+        snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *close = strrchr(buf, ')');
+        stopped = close != NULL && close[1] == ' ' && close[2] == 'T';
+    }
+    closedir(d);
+    return stopped;
+}
+
+void mc_pause(mc_server *s)
+{
+    /* SIGSTOP lands when each thread next leaves the kernel; wait until it
+     * has, or a request sent right after could still be answered. */
+    kill(s->pid, SIGSTOP);
+    for (int i = 0; i < 500 && !all_stopped(s->pid); i++)
+        usleep(2000);
+}
+
+void mc_resume(mc_server *s)
+{
+    kill(s->pid, SIGCONT);
+}
+
+const char *mc_raw(const mc_server *s, const char *request, size_t len,
+                   const char *until)
+{
+    static char buf[1 << 16];
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)s->port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    cr_assert(write(fd, request, len) == (ssize_t)len);
+    size_t n = 0;
+    double deadline = now_s() + 2;
+    buf[0] = '\0';
+    while (n < sizeof(buf) - 1 && now_s() < deadline &&
+           (until == NULL || strstr(buf, until) == NULL)) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        ssize_t r = read(fd, buf + n, sizeof(buf) - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        buf[n] = '\0';
+    }
+    close(fd);
+    return buf;
+}
+
+mcring_options *opts_for(const char *servers, ...)
+{
+    mcring_options *o;
+    char err[256];
+    cr_assert(mcring_options_new(&o) == 0);
+    cr_assert(mcring_options_set(o, "memcache_servers", servers, err,
+                                 sizeof(err)) == 0,
+              "%s", err);
+    va_list ap;
+    va_start(ap, servers);
+    const char *name;
+    while ((name = va_arg(ap, const char *)) != NULL) {
+        const char *value = va_arg(ap, const char *);
+        cr_assert(mcring_options_set(o, name, value, err, sizeof(err)) == 0,
+                  "%s", err);
+    }
+    va_end(ap);
+    return o;
+}
+
+mcring_client *client_for(const mcring_options *o)
+{
+    mcring_client *c;
+    char err[256];
+    cr_assert(mcring_client_new(&c, o, err, sizeof(err)) == 0, "%s", err);
+    return c;
+}
+
+const char *names_of(char *buf, size_t len, mc_server *s, size_t n)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "," : "",
+                                s[i].name);
+    return buf;
+}
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void log_capture_fn(void *ud, mcring_log_level level, const char *server,
+                    const char *msg)
+{
+    (void)level;
+    (void)server;
+    log_capture *lc = ud;
+    pthread_mutex_lock(&log_lock);
+    if (lc->n < 256)
+        snprintf(lc->lines[lc->n++], sizeof(lc->lines[0]), "%s", msg);
+    pthread_mutex_unlock(&log_lock);
+}
+
+int log_count(log_capture *lc, const char *text)
+{
+    int n = 0;
+    pthread_mutex_lock(&log_lock);
+    for (int i = 0; i < lc->n; i++)
+        if (strstr(lc->lines[i], text) != NULL)
+            n++;
+    pthread_mutex_unlock(&log_lock);
+    return n;
+}
+
+int run_capture(char *const argv[], const char *input, size_t input_len,
+                char **out, size_t *out_len)
+{
+    int in[2], outp[2];
+    if (pipe(in) != 0 || pipe(outp) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(outp[1], 1);
+        close(in[1]);
+        close(outp[0]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(in[0]);
+    close(outp[1]);
+    /* Feed stdin from a thread-free loop: write what fits, read what comes,
+     * so neither side blocks on a full pipe. */
+    size_t cap = 1 << 16, n = 0, written = 0;
+    char *buf = malloc(cap);
+    fcntl(in[1], F_SETFL, O_NONBLOCK);
+    if (input == NULL || input_len == 0) {
+        close(in[1]);
+        in[1] = -1;
+    }
+    for (;;) {
+        struct pollfd p[2] = {{outp[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
+        int np = in[1] >= 0 ? 2 : 1;
+        if (poll(p, (nfds_t)np, 30000) <= 0)
+            break;
+        if (np == 2 && (p[1].revents & (POLLOUT | POLLERR))) {
+            ssize_t w = write(in[1], input + written, input_len - written);
+            if (w > 0)
+                written += (size_t)w;
+            if (w < 0 || written == input_len) {
+                close(in[1]);
+                in[1] = -1;
+            }
+        }
+        if (p[0].revents & (POLLIN | POLLHUP)) {
+            if (n + 4096 > cap) {
+                cap *= 2;
+                buf = realloc(buf, cap);
+            }
+            ssize_t r = read(outp[0], buf + n, cap - n - 1);
+            if (r <= 0)
+                break;
+            n += (size_t)r;
+        }
+    }
+    if (in[1] >= 0)
+        close(in[1]);
+    close(outp[0]);
+    buf[n] = '\0';
+    int status;
+    waitpid(pid, &status, 0);
+    *out = buf;
+    *out_len = n;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+const char *key_on(mcring_client *c, const char *first, const char *second,
+                   char *buf, size_t len)
+{
+    mcring_ring *r = mcring_client_ring(c);
+    for (int i = 0; i < 100000; i++) {
+        snprintf(buf, len, "key-%d", i);
+        size_t idx[8];
+        size_t n = mcring_ring_locate(r, buf, strlen(buf), idx, 8);
+        if (n > 0 && strcmp(mcring_ring_server(r, idx[0]), first) == 0 &&
+            (second == NULL ||
+             (n > 1 && strcmp(mcring_ring_server(r, idx[1]), second) == 0))) {
+            mcring_ring_free(r);
+            return buf;
+        }
+    }
+    mcring_ring_free(r);
+    cr_assert_fail("no key starts at %s", first);
+    return NULL;
+}

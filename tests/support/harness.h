@@ -1,0 +1,78 @@
+/*
+ * Test harness: real memcached processes on free loopback ports, started
+ * and stopped by the tests themselves, and small helpers shared by the
+ * suites. Each memcached dies with the test process that started it
+ * (PR_SET_PDEATHSIG), so a crashed test leaves nothing behind.
+ */
+#ifndef MCRING_TEST_HARNESS_H
+#define MCRING_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <mcring.h>
+
+typedef struct mc_server {
+    pid_t pid;
+    int port;
+    char name[64]; /* "127.0.0.1:PORT" */
+    char extra[512];
+} mc_server;
+
+/* Starts memcached on a free port; extra: more arguments, space-separated
+ * (may be NULL). Aborts the test on failure. */
+void mc_start(mc_server *s, const char *extra);
+/* Starts it again on the same port (after mc_kill). */
+void mc_restart(mc_server *s);
+void mc_stop(mc_server *s);  /* SIGTERM and reap */
+void mc_kill(mc_server *s);  /* SIGKILL and reap */
+void mc_pause(mc_server *s); /* SIGSTOP */
+void mc_resume(mc_server *s); /* SIGCONT */
+
+/* A free loopback port nobody listens on (bound and released). */
+int free_port(void);
+
+/* Sends a raw request to the server and reads until `until` appears in the
+ * reply (or 2 s pass). Returns the reply, NUL-terminated, in a static
+ * buffer. For checking what mcring put on the wire. */
+const char *mc_raw(const mc_server *s, const char *request, size_t len,
+                   const char *until);
+
+/* Options for a list of servers, with extra name=value pairs (NULL-ended).
+ * Aborts on error. */
+mcring_options *opts_for(const char *servers, ...);
+/* A client for those options. */
+mcring_client *client_for(const mcring_options *o);
+
+/* "a,b,c" of the servers' names into buf. */
+const char *names_of(char *buf, size_t len, mc_server *s, size_t n);
+
+/* Captures log lines (thread-safe) for assertions. */
+typedef struct log_capture {
+    char lines[256][256];
+    int n;
+} log_capture;
+void log_capture_fn(void *ud, mcring_log_level level, const char *server,
+                    const char *msg);
+/* How many captured lines contain text. */
+int log_count(log_capture *lc, const char *text);
+
+/* Paths given by meson through the environment. */
+const char *env_path(const char *name);
+
+/* Runs a command (argv, NULL-ended) with stdin from `input` (may be NULL),
+ * collecting stdout into a malloc'd buffer (*out, *out_len). Returns the
+ * exit status, or -1. */
+int run_capture(char *const argv[], const char *input, size_t input_len,
+                char **out, size_t *out_len);
+
+double now_s(void);
+
+
+
+/* A key (written into buf) whose try order starts with `first` (and, when
+ * second is not NULL, continues with it). */
+const char *key_on(mcring_client *c, const char *first, const char *second,
+                   char *buf, size_t len);
+#endif

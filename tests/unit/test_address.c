@@ -1,0 +1,111 @@
+/* Server strings and lists, as Swift's parse_socket_string reads them. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "address.h"
+
+static address parse_ok(const char *s)
+{
+    address a;
+    char err[256];
+    int rc = address_parse(s, strlen(s), &a, err, sizeof(err));
+    cr_assert_eq(rc, 0, "%s: %s", s, err);
+    return a;
+}
+
+static void parse_bad(const char *s)
+{
+    address a;
+    char err[256] = "";
+    cr_assert_eq(address_parse(s, strlen(s), &a, err, sizeof(err)),
+                 MCRING_EADDR, "'%s' should be rejected", s);
+    cr_assert(strlen(err) > 0, "an error says why");
+}
+
+Test(address, swift_table)
+{
+    address a = parse_ok("host");
+    cr_assert_str_eq(a.host, "host");
+    cr_assert_eq(a.port_num, 11211);
+    a = parse_ok("1.2.3.4");
+    cr_assert_str_eq(a.host, "1.2.3.4");
+    cr_assert_eq(a.port_num, 11211);
+    a = parse_ok("host:5");
+    cr_assert_str_eq(a.host, "host");
+    cr_assert_eq(a.port_num, 5);
+    a = parse_ok("1.2.3.4:5");
+    cr_assert_eq(a.port_num, 5);
+    a = parse_ok("[::1]");
+    cr_assert_str_eq(a.host, "::1");
+    cr_assert_eq(a.port_num, 11211);
+    cr_assert(a.is_ipv6_literal);
+    a = parse_ok("[::1]:5");
+    cr_assert_str_eq(a.host, "::1");
+    cr_assert_eq(a.port_num, 5);
+    a = parse_ok("[fe80::1%eth0]:5");
+    cr_assert_str_eq(a.host, "fe80::1%eth0", "scope id kept");
+    cr_assert_eq(a.port_num, 5);
+    a = parse_ok("cache-1.example.com:0011211");
+    cr_assert_eq(a.port_num, 11211);
+    cr_assert_str_eq(a.port, "11211");
+    a = parse_ok("/var/run/memcached.sock");
+    cr_assert(a.is_unix);
+}
+
+Test(address, swift_errors)
+{
+    parse_bad("::1");
+    parse_bad("a:b:c");
+    parse_bad("[::1]:");
+    parse_bad("[::1]x");
+    parse_bad("[::1");
+    parse_bad("[]");
+    parse_bad("[not-an-address]:5");
+    parse_bad("host:");
+    parse_bad("host:abc");
+    parse_bad("host:0");
+    parse_bad("host:65536");
+    parse_bad(":11211");
+    parse_bad("ho st");
+    parse_bad("host\n");
+    parse_bad("ho$t");
+    parse_bad("");
+}
+
+Test(address, list_tolerates_spaces_and_empty_entries)
+{
+    server_list l;
+    char err[256];
+    cr_assert_eq(server_list_parse(" a:1 ,, b:2,\t[::1]:3 , ", &l, err,
+                                   sizeof(err)),
+                 0, "%s", err);
+    cr_assert_eq(l.count, 3);
+    cr_assert_str_eq(l.names[0], "a:1");
+    cr_assert_str_eq(l.names[1], "b:2");
+    cr_assert_str_eq(l.names[2], "[::1]:3");
+    server_list_free(&l);
+}
+
+Test(address, list_keeps_duplicates_and_exact_text)
+{
+    server_list l;
+    cr_assert_eq(server_list_parse("127.0.0.1,127.0.0.1:11211,127.0.0.1", &l,
+                                   NULL, 0),
+                 0);
+    cr_assert_eq(l.count, 3);
+    cr_assert_str_eq(l.names[0], "127.0.0.1");
+    cr_assert_str_eq(l.names[1], "127.0.0.1:11211");
+    server_list_free(&l);
+}
+
+Test(address, list_errors_change_nothing)
+{
+    server_list l = {NULL, 0};
+    char err[256] = "";
+    cr_assert_eq(server_list_parse("a:1,::1,b:2", &l, err, sizeof(err)),
+                 MCRING_EADDR);
+    cr_assert(strstr(err, "::1") != NULL, "names the bad entry: %s", err);
+    cr_assert_null(l.names);
+    cr_assert_eq(server_list_parse(" , ,", &l, err, sizeof(err)),
+                 MCRING_ENOSERVERS);
+}

@@ -1,0 +1,46 @@
+/* The mcring command-line tool: shared pieces. Uses the public API only. */
+#ifndef MCRING_CLI_H
+#define MCRING_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <mcring.h>
+
+/* Exit codes: 0 done, 1 a miss (get/delete), 2 an error. */
+#define EXIT_MISS 1
+#define EXIT_ERR 2
+
+typedef struct cli {
+    mcring_options *opts;
+    const char *config_path;
+    bool verbose;
+    double ttl;
+    long keys;          /* ring-diff, stats: how many keys */
+    unsigned long seed; /* ring-diff */
+    const char *ring_mode;           /* --ring */
+    const char *old_ring, *new_ring; /* ring-diff modes */
+    double interval, duration;       /* monitor */
+    int argc;  /* positional arguments after the subcommand */
+    char **argv;
+} cli;
+
+/* Prints "mcring: <what>: <why>" to stderr and returns EXIT_ERR. */
+int cli_fail(const char *what, const char *why);
+/* A client from cli->opts, or NULL after printing why. */
+mcring_client *cli_client(cli *c);
+/* Log callback printing to stderr (with --verbose). */
+void cli_log(void *ud, mcring_log_level level, const char *server,
+             const char *msg);
+
+int cmd_get(cli *c);
+int cmd_set(cli *c);
+int cmd_delete(cli *c);
+int cmd_incr(cli *c);
+int cmd_decr(cli *c);
+int cmd_locate(cli *c);
+int cmd_ring_diff(cli *c);
+int cmd_stats(cli *c);
+int cmd_monitor(cli *c);
+
+#endif

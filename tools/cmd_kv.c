@@ -1,0 +1,118 @@
+/* get, set, delete, incr, decr: one key each. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int need_args(cli *c, int n, const char *usage)
+{
+    if (c->argc != n) {
+        fprintf(stderr, "usage: mcring %s\n", usage);
+        return EXIT_ERR;
+    }
+    return 0;
+}
+
+static int report(const char *what, int rc)
+{
+    fprintf(stderr, "mcring: %s: %s (%s)\n", what, mcring_strerror(rc),
+            mcring_err_name(rc));
+    return EXIT_ERR;
+}
+
+int cmd_get(cli *c)
+{
+    if (need_args(c, 1, "get KEY"))
+        return EXIT_ERR;
+    mcring_client *client = cli_client(c);
+    if (client == NULL)
+        return EXIT_ERR;
+    mcring_item item = MCRING_ITEM_INIT;
+    const char *key = c->argv[0];
+    int rc = mcring_get(client, key, strlen(key), &item);
+    int status;
+    if (rc == MCRING_OK) {
+        fwrite(item.data, 1, item.len, stdout);
+        status = fflush(stdout) == 0 ? 0 : EXIT_ERR;
+    } else if (rc == MCRING_MISS) {
+        status = EXIT_MISS;
+    } else if (rc == MCRING_UNDECODABLE) {
+        fprintf(stderr, "mcring: get: the value's flags (%" PRIu32
+                        ") say it is pickled; not printed\n",
+                item.flags);
+        status = EXIT_ERR;
+    } else {
+        status = report("get", rc);
+    }
+    mcring_item_free(&item);
+    mcring_client_free(client);
+    return status;
+}
+
+int cmd_set(cli *c)
+{
+    if (need_args(c, 2, "set [--ttl N] KEY VALUE"))
+        return EXIT_ERR;
+    mcring_client *client = cli_client(c);
+    if (client == NULL)
+        return EXIT_ERR;
+    const char *key = c->argv[0], *value = c->argv[1];
+    int rc = mcring_set(client, key, strlen(key), value, strlen(value), 0,
+                        c->ttl);
+    mcring_client_free(client);
+    return rc == MCRING_OK ? 0 : report("set", rc);
+}
+
+int cmd_delete(cli *c)
+{
+    if (need_args(c, 1, "delete KEY"))
+        return EXIT_ERR;
+    mcring_client *client = cli_client(c);
+    if (client == NULL)
+        return EXIT_ERR;
+    const char *key = c->argv[0];
+    int rc = mcring_delete(client, key, strlen(key), NULL, 0);
+    mcring_client_free(client);
+    if (rc == MCRING_MISS)
+        return EXIT_MISS;
+    return rc == MCRING_OK ? 0 : report("delete", rc);
+}
+
+static int arith(cli *c, bool incr)
+{
+    if (need_args(c, 2, incr ? "incr KEY DELTA [--ttl N]"
+                             : "decr KEY DELTA [--ttl N]"))
+        return EXIT_ERR;
+    const char *key = c->argv[0], *d = c->argv[1];
+    char *end;
+    errno = 0;
+    long long delta = strtoll(d, &end, 10);
+    if (*d == '\0' || *end != '\0' || errno != 0)
+        return cli_fail("DELTA", "not a 64-bit integer");
+    mcring_client *client = cli_client(c);
+    if (client == NULL)
+        return EXIT_ERR;
+    uint64_t result;
+    int rc = incr ? mcring_incr(client, key, strlen(key), delta, c->ttl,
+                                &result)
+                  : mcring_decr(client, key, strlen(key), delta, c->ttl,
+                                &result);
+    mcring_client_free(client);
+    if (rc != MCRING_OK)
+        return report(incr ? "incr" : "decr", rc);
+    printf("%" PRIu64 "\n", result);
+    return 0;
+}
+
+int cmd_incr(cli *c)
+{
+    return arith(c, true);
+}
+
+int cmd_decr(cli *c)
+{
+    return arith(c, false);
+}

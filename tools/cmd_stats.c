@@ -1,0 +1,144 @@
+/* stats and monitor: per-server counters after probing the pool. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+typedef struct probe_result {
+    long hits, misses, errors;
+} probe_result;
+
+static probe_result probe(mcring_client *client, long n, long offset)
+{
+    probe_result r = {0, 0, 0};
+    mcring_item item = MCRING_ITEM_INIT;
+    char key[48];
+    for (long i = 0; i < n; i++) {
+        int len = snprintf(key, sizeof(key), "mcring-probe-%ld", offset + i);
+        int rc = mcring_get(client, key, (size_t)len, &item);
+        if (rc == MCRING_OK || rc == MCRING_UNDECODABLE)
+            r.hits++;
+        else if (rc == MCRING_MISS)
+            r.misses++;
+        else
+            r.errors++;
+    }
+    mcring_item_free(&item);
+    return r;
+}
+
+static int print_stats(mcring_client *client, probe_result pr)
+{
+    size_t n = mcring_client_stats(client, NULL, 0);
+    mcring_server_stats *st = calloc(n ? n : 1, sizeof(*st));
+    if (st == NULL)
+        return cli_fail("stats", "out of memory");
+    n = mcring_client_stats(client, st, n);
+    printf("%-32s %9s %7s %8s %5s %5s %5s %7s %8s %8s\n", "server",
+           "requests", "errors", "connects", "open", "idle", "max", "waits",
+           "timeouts", "limited");
+    for (size_t i = 0; i < n; i++)
+        printf("%-32s %9llu %7llu %8llu %5u %5u %5u %7llu %8llu %7.1fs\n",
+               st[i].name, (unsigned long long)st[i].requests,
+               (unsigned long long)st[i].errors,
+               (unsigned long long)st[i].connects, st[i].conns_open,
+               st[i].conns_idle, st[i].max_connections,
+               (unsigned long long)st[i].pool_waits,
+               (unsigned long long)st[i].pool_timeouts, st[i].limited_for);
+    printf("probes=%ld hits=%ld misses=%ld errors=%ld\n",
+           pr.hits + pr.misses + pr.errors, pr.hits, pr.misses, pr.errors);
+    free(st);
+    return fflush(stdout) == 0 ? 0 : EXIT_ERR;
+}
+
+int cmd_stats(cli *c)
+{
+    if (c->argc != 0) {
+        fputs("usage: mcring stats [--keys N]\n", stderr);
+        return EXIT_ERR;
+    }
+    mcring_client *client = cli_client(c);
+    if (client == NULL)
+        return EXIT_ERR;
+    probe_result pr = probe(client, c->keys > 0 ? c->keys : 100, 0);
+    int rc = print_stats(client, pr);
+    mcring_client_free(client);
+    if (rc == 0 && pr.errors > 0)
+        rc = EXIT_ERR;
+    return rc;
+}
+
+static volatile sig_atomic_t got_hup, got_stop;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        got_hup = 1;
+    else
+        got_stop = 1;
+}
+
+int cmd_monitor(cli *c)
+{
+    if (c->argc != 0) {
+        fputs("usage: mcring monitor [--interval S] [--duration S] "
+              "[--keys N]\n",
+              stderr);
+        return EXIT_ERR;
+    }
+    mcring_client *client = cli_client(c);
+    if (client == NULL)
+        return EXIT_ERR;
+    char err[512];
+    if (c->config_path != NULL &&
+        mcring_client_watch(client, c->config_path, 1.0, err, sizeof(err)) !=
+            0) {
+        mcring_client_free(client);
+        return cli_fail("cannot watch the config", err);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    long round = 0;
+    int rc = 0;
+    while (!got_stop) {
+        if (got_hup) {
+            got_hup = 0;
+            if (mcring_client_reload(client, err, sizeof(err)) != 0)
+                fprintf(stderr, "mcring: reload failed: %s\n", err);
+            else
+                fprintf(stderr, "mcring: reloaded on SIGHUP\n");
+        }
+        long n = c->keys > 0 ? c->keys : 20;
+        probe_result pr = probe(client, n, round * n);
+        time_t t = time(NULL);
+        char stamp[32];
+        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", localtime(&t));
+        mcring_ring *ring = mcring_client_ring(client);
+        printf("--- %s  ring %s, %zu servers\n", stamp, mcring_ring_mode(ring),
+               mcring_ring_size(ring));
+        mcring_ring_free(ring);
+        if ((rc = print_stats(client, pr)) != 0)
+            break;
+        round++;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double elapsed = (double)(now.tv_sec - start.tv_sec) +
+                         (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+        if (c->duration > 0 && elapsed >= c->duration)
+            break;
+        struct timespec pause = {(time_t)c->interval,
+                                 (long)((c->interval - (double)(time_t)c->interval) * 1e9)};
+        nanosleep(&pause, NULL); /* a signal ends it early */
+    }
+    mcring_client_free(client);
+    return rc;
+}

@@ -1,0 +1,291 @@
+/*
+ * mcring — command-line client for memcached pools, placement-compatible
+ * with OpenStack Swift. Options follow libmemcached's tools:
+ *
+ *   mcring [--servers LIST] [--config FILE] [--tries N] SUBCOMMAND ...
+ *
+ * The server list comes from --servers, else MCRING_SERVERS, else the
+ * config file, else Swift's default (127.0.0.1:11211).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fputs(
+        "usage: mcring [options] COMMAND [args]\n"
+        "\n"
+        "commands:\n"
+        "  locate [KEY...]            servers each key is tried on, in order\n"
+        "                             (keys from stdin, one per line, if none)\n"
+        "  get KEY                    print the value (exit 1 on a miss)\n"
+        "  set [--ttl N] KEY VALUE    store VALUE\n"
+        "  delete KEY                 delete (exit 1 if it was not there)\n"
+        "  incr KEY DELTA [--ttl N]   add DELTA, print the result\n"
+        "  decr KEY DELTA [--ttl N]   subtract DELTA, print the result\n"
+        "  stats [--keys N]           probe the pool with N gets, print\n"
+        "                             per-server counters\n"
+        "  ring-diff OLD NEW [--keys N] [--seed S] [--old-ring M] [--new-ring M]\n"
+        "                             how many keys change server between two\n"
+        "                             server lists\n"
+        "  monitor [--interval S] [--duration S]\n"
+        "                             probe and print counters every S seconds;\n"
+        "                             reloads --config when it changes or on\n"
+        "                             SIGHUP\n"
+        "\n"
+        "options:\n"
+        "  -s, --servers LIST   comma-separated servers (or MCRING_SERVERS)\n"
+        "  -c, --config FILE    a Swift memcache.conf ([memcache] section)\n"
+        "  -t, --tries N        servers tried per call\n"
+        "  -r, --ring MODE      placement: swift (default) or consistent\n"
+        "  -k, --key-mode MODE  swift (MD5 on the wire, default) or raw\n"
+        "  -o, --option NAME=VALUE\n"
+        "                       any memcache.conf option (io_timeout=0.5 ...)\n"
+        "  -v, --verbose        print what the library logs to stderr\n"
+        "  -h, --help           this text\n"
+        "      --version        print the library version\n"
+        "Exit status: 0 done, 1 miss, 2 error.\n",
+        f);
+}
+
+int cli_fail(const char *what, const char *why)
+{
+    fprintf(stderr, "mcring: %s: %s\n", what, why);
+    return EXIT_ERR;
+}
+
+void cli_log(void *ud, mcring_log_level level, const char *server,
+             const char *msg)
+{
+    (void)ud;
+    (void)server;
+    static const char *const names[] = {"error", "warning", "info"};
+    fprintf(stderr, "mcring: %s: %s\n", names[level], msg);
+}
+
+mcring_client *cli_client(cli *c)
+{
+    char err[512];
+    mcring_client *client;
+    if (mcring_client_new(&client, c->opts, err, sizeof(err)) != 0) {
+        cli_fail("cannot create the client", err);
+        return NULL;
+    }
+    return client;
+}
+
+static int set_opt(cli *c, const char *name, const char *value)
+{
+    char err[512];
+    if (mcring_options_set(c->opts, name, value, err, sizeof(err)) != 0)
+        return cli_fail("bad option", err);
+    return 0;
+}
+
+static int parse_number(const char *what, const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (*s == '\0' || *end != '\0')
+        return cli_fail(what, "not a number");
+    *out = v;
+    return 0;
+}
+
+enum {
+    OPT_VERSION = 1000,
+    OPT_TTL,
+    OPT_KEYS,
+    OPT_SEED,
+    OPT_OLD_RING,
+    OPT_NEW_RING,
+    OPT_INTERVAL,
+    OPT_DURATION,
+};
+
+static const struct option long_opts[] = {
+    {"servers", required_argument, NULL, 's'},
+    {"config", required_argument, NULL, 'c'},
+    {"tries", required_argument, NULL, 't'},
+    {"ring", required_argument, NULL, 'r'},
+    {"key-mode", required_argument, NULL, 'k'},
+    {"option", required_argument, NULL, 'o'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"ttl", required_argument, NULL, OPT_TTL},
+    {"keys", required_argument, NULL, OPT_KEYS},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"old-ring", required_argument, NULL, OPT_OLD_RING},
+    {"new-ring", required_argument, NULL, OPT_NEW_RING},
+    {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct {
+    const char *name;
+    int (*run)(cli *c);
+} commands[] = {
+    {"get", cmd_get},           {"set", cmd_set},
+    {"delete", cmd_delete},     {"incr", cmd_incr},
+    {"decr", cmd_decr},         {"locate", cmd_locate},
+    {"ring-diff", cmd_ring_diff}, {"stats", cmd_stats},
+    {"monitor", cmd_monitor},
+};
+
+/* Options apply in a fixed order whatever the command line's order:
+ * config file, MCRING_SERVERS, --servers, then the rest as given. */
+typedef struct pending {
+    const char *servers;
+    const char *config;
+    char *set_name[64];
+    const char *set_value[64];
+    int nset;
+} pending;
+
+static int queue(pending *p, const char *name, const char *value)
+{
+    if (p->nset >= 64)
+        return cli_fail("too many options", name);
+    p->set_name[p->nset] = strdup(name);
+    p->set_value[p->nset] = value;
+    p->nset++;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    cli c = {.ttl = 0, .keys = -1, .seed = 1, .interval = 1.0};
+    pending p = {0};
+    int rc = EXIT_ERR;
+    if (mcring_options_new(&c.opts) != 0)
+        return cli_fail("startup", "out of memory");
+
+    int opt;
+    while ((opt = getopt_long(argc, argv, "s:c:t:r:k:o:vh", long_opts,
+                              NULL)) != -1) {
+        double d;
+        switch (opt) {
+        case 's':
+            p.servers = optarg;
+            break;
+        case 'c':
+            p.config = optarg;
+            break;
+        case 't':
+            if (queue(&p, "tries", optarg))
+                goto out;
+            break;
+        case 'r':
+            c.ring_mode = optarg;
+            if (queue(&p, "ring_mode", optarg))
+                goto out;
+            break;
+        case 'k':
+            if (queue(&p, "key_mode", optarg))
+                goto out;
+            break;
+        case 'o': {
+            char *eq = strchr(optarg, '=');
+            if (eq == NULL) {
+                cli_fail("--option", "expected NAME=VALUE");
+                goto out;
+            }
+            *eq = '\0';
+            if (queue(&p, optarg, eq + 1))
+                goto out;
+            break;
+        }
+        case 'v':
+            c.verbose = true;
+            break;
+        case 'h':
+            usage(stdout);
+            rc = 0;
+            goto out;
+        case OPT_VERSION:
+            printf("mcring %s\n", mcring_version());
+            rc = 0;
+            goto out;
+        case OPT_TTL:
+            if (parse_number("--ttl", optarg, &c.ttl))
+                goto out;
+            break;
+        case OPT_KEYS:
+            if (parse_number("--keys", optarg, &d) || d < 1 || d > 1e9) {
+                cli_fail("--keys", "must be 1 to 1e9");
+                goto out;
+            }
+            c.keys = (long)d;
+            break;
+        case OPT_SEED:
+            if (parse_number("--seed", optarg, &d))
+                goto out;
+            c.seed = (unsigned long)d;
+            break;
+        case OPT_OLD_RING:
+            c.old_ring = optarg;
+            break;
+        case OPT_NEW_RING:
+            c.new_ring = optarg;
+            break;
+        case OPT_INTERVAL:
+            if (parse_number("--interval", optarg, &c.interval) ||
+                !(c.interval > 0)) {
+                cli_fail("--interval", "must be > 0");
+                goto out;
+            }
+            break;
+        case OPT_DURATION:
+            if (parse_number("--duration", optarg, &c.duration))
+                goto out;
+            break;
+        default:
+            usage(stderr);
+            goto out;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        goto out;
+    }
+
+    if (p.config != NULL) {
+        char err[512];
+        if (mcring_options_load(c.opts, p.config, err, sizeof(err)) != 0) {
+            cli_fail("cannot load the config", err);
+            goto out;
+        }
+        c.config_path = p.config;
+    }
+    const char *env = getenv("MCRING_SERVERS");
+    if (p.servers == NULL && env != NULL && *env != '\0')
+        p.servers = env;
+    if (p.servers != NULL && set_opt(&c, "memcache_servers", p.servers))
+        goto out;
+    for (int i = 0; i < p.nset; i++)
+        if (set_opt(&c, p.set_name[i], p.set_value[i]))
+            goto out;
+    if (c.verbose)
+        mcring_options_set_log(c.opts, cli_log, NULL);
+
+    const char *name = argv[optind];
+    c.argc = argc - optind - 1;
+    c.argv = argv + optind + 1;
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(name, commands[i].name) == 0) {
+            rc = commands[i].run(&c);
+            goto out;
+        }
+    cli_fail(name, "unknown command (see mcring --help)");
+out:
+    for (int i = 0; i < p.nset; i++)
+        free(p.set_name[i]);
+    mcring_options_free(c.opts);
+    return rc;
+}
