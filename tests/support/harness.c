@@ -182,7 +182,7 @@ static bool all_stopped(pid_t pid)
     while (stopped && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
-        char path[128], buf[512];
+        char path[384], buf[512];
         snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
         FILE *f = fopen(path, "r");
         if (f == NULL)
