@@ -279,3 +279,28 @@ Test(client, item_size_warning_as_swift_logs_it)
     mcring_client_free(c);
     mcring_options_free(o);
 }
+
+Test(client, delete_uses_the_server_key_for_placement)
+{
+    mc_start(&srv[1], NULL);
+    char list[128], key[32];
+    snprintf(list, sizeof(list), "%s,%s", srv[0].name, srv[1].name);
+    mcring_options *o = opts_for(list, "tries", "1", NULL);
+    mcring_client *c = client_for(o);
+    /* A key whose own server is not the one "/acct/cont" picks. */
+    mcring_ring *r = mcring_client_ring(c);
+    size_t sk;
+    mcring_ring_locate(r, "/acct/cont", 10, &sk, 1);
+    const char *other = mcring_ring_server(r, 1 - sk);
+    key_on(c, other, NULL, key, sizeof(key));
+    mcring_ring_free(r);
+    mcring_kv kv = {key, strlen(key), "v", 1, 0};
+    cr_assert_eq(mcring_set_multi(c, &kv, 1, "/acct/cont", 10, 0, NULL), 0);
+    cr_assert_eq(mcring_delete(c, key, strlen(key), NULL, 0), MCRING_MISS,
+                 "not on the key's own server");
+    cr_assert_eq(mcring_delete(c, key, strlen(key), "/acct/cont", 10), MCRING_OK);
+    cr_assert_eq(mcring_delete(c, key, strlen(key), "/acct/cont", 10),
+                 MCRING_MISS);
+    mcring_client_free(c);
+    mcring_options_free(o);
+}

@@ -319,3 +319,141 @@ Test(failover, a_stopped_server_times_out_and_fails_over)
     mcring_client_free(c);
     mcring_options_free(o);
 }
+
+Test(failover, an_error_limited_server_uses_up_its_try)
+{
+    /* Order A, B, C with tries 2: A is banned, B is down. Swift counts the
+     * banned A as a try and does not go on to C; neither does mcring. */
+    mc_start(&srv[2], NULL);
+    char a[32], b[32], list[128], key[32];
+    snprintf(a, sizeof(a), "127.0.0.1:%d", free_port());
+    snprintf(b, sizeof(b), "127.0.0.1:%d", free_port());
+    snprintf(list, sizeof(list), "%s,%s,%s", a, b, srv[2].name);
+    mcring_options *o = opts_for(list, "tries", "2", "error_suppression_limit",
+                                 "0", NULL);
+    mcring_client *c = client_for(o);
+    key_on(c, a, b, key, sizeof(key));
+    mcring_item it = MCRING_ITEM_INIT;
+    cr_assert_eq(mcring_get(c, key, strlen(key), &it), MCRING_ECONNREFUSED);
+    cr_assert_eq(mcring_get(c, key, strlen(key), &it), MCRING_ELIMITED,
+                 "both banned now (limit 0)");
+    mcring_server_stats st[3];
+    mcring_client_stats(c, st, 3);
+    for (int i = 0; i < 3; i++)
+        if (strcmp(st[i].name, srv[2].name) == 0)
+            cr_assert_eq(st[i].requests, 0, "C was never tried");
+    mcring_item_free(&it);
+    mcring_client_free(c);
+    mcring_options_free(o);
+}
+
+/* Answers every set with SERVER_ERROR after its data line. */
+static fake_action refuse_sets(int fd, const char *line, size_t len, void *ud)
+{
+    int *expect_data = ud;
+    if (*expect_data) {
+        *expect_data = 0;
+        fake_puts(fd, "SERVER_ERROR out of memory storing object\r\n");
+    } else if (len > 4 && memcmp(line, "set ", 4) == 0) {
+        *expect_data = 1;
+    } else {
+        fake_puts(fd, "ERROR\r\n");
+    }
+    return FAKE_KEEP;
+}
+
+Test(failover, a_set_not_stored_is_that_servers_failure)
+{
+    int expect_data = 0;
+    fake_server *f = fake_start(refuse_sets, &expect_data);
+    mc_start(&srv[1], NULL);
+    char list[128], key[32];
+    snprintf(list, sizeof(list), "%s,%s", fake_name(f), srv[1].name);
+    log_capture lc = {0};
+    mcring_options *o = opts_for(list, NULL);
+    mcring_options_set_log(o, log_capture_fn, &lc);
+    mcring_client *c = client_for(o);
+    key_on(c, fake_name(f), NULL, key, sizeof(key));
+    cr_assert_eq(mcring_set(c, key, strlen(key), "v", 1, 0, 0), MCRING_OK,
+                 "stored on the next server");
+    char msg[160];
+    snprintf(msg, sizeof(msg),
+             "Error setting value in memcached: %s: SERVER_ERROR out of memory "
+             "storing object",
+             fake_name(f));
+    cr_assert_eq(log_count(&lc, msg), 1, "%s", lc.n ? lc.lines[0] : "");
+    mcring_server_stats st[2];
+    mcring_client_stats(c, st, 2);
+    int fi = strcmp(st[0].name, fake_name(f)) == 0 ? 0 : 1;
+    cr_assert_eq(st[fi].errors, 1);
+    mcring_item it = MCRING_ITEM_INIT;
+    cr_assert_eq(mcring_get(c, key, strlen(key), &it), MCRING_OK,
+                 "the fake answers get with ERROR; the next server has it");
+    mcring_item_free(&it);
+    mcring_client_free(c);
+    mcring_options_free(o);
+    fake_stop(f);
+}
+
+/* incr -> NOT_FOUND; add -> NOT_STORED (somebody else created it);
+ * incr again -> 7. */
+typedef struct race {
+    int step;
+    int bad; /* 1 + the step that saw an unexpected line (asserted by the
+              * test, not here: this runs on the fake server's thread) */
+} race;
+
+static fake_action racing_incr(int fd, const char *line, size_t len, void *ud)
+{
+    race *r = ud;
+    (void)len;
+    static const char *const expect[] = {"incr ", "add ", "5", "incr "};
+    static const char *const reply[] = {"NOT_FOUND\r\n", NULL,
+                                        "NOT_STORED\r\n", "7\r\n"};
+    int step = r->step++;
+    if (step >= 4 || strncmp(line, expect[step], strlen(expect[step])) != 0 ||
+        (step == 1 && strstr(line, " 0 0 1") == NULL)) {
+        r->bad = step + 1;
+        fake_puts(fd, "ERROR\r\n");
+    } else if (reply[step] != NULL) {
+        fake_puts(fd, reply[step]);
+    }
+    return FAKE_KEEP;
+}
+
+Test(failover, incr_that_loses_the_creation_race_counts_on_the_winner)
+{
+    race r = {0};
+    fake_server *f = fake_start(racing_incr, &r);
+    mcring_options *o = opts_for(fake_name(f), NULL);
+    mcring_client *c = client_for(o);
+    uint64_t v = 0;
+    cr_assert_eq(mcring_incr(c, "k", 1, 5, 0, &v), MCRING_OK);
+    cr_assert_eq(v, 7);
+    cr_assert_eq(r.bad, 0, "unexpected request at step %d", r.bad - 1);
+    cr_assert_eq(r.step, 4);
+    mcring_client_free(c);
+    mcring_options_free(o);
+    fake_stop(f);
+}
+
+Test(failover, set_multi_reads_every_reply)
+{
+    /* Swift's set_multi ignores the replies: a dead pooled connection
+     * "succeeds" (bug 3). */
+    mc_start(&srv[0], NULL);
+    mcring_options *o = opts_for(srv[0].name, "tries", "1", NULL);
+    mcring_client *c = client_for(o);
+    mcring_kv kv[2] = {{"a", 1, "1", 1, 0}, {"b", 1, "2", 1, 0}};
+    int st[2];
+    cr_assert_eq(mcring_set_multi(c, kv, 2, "sk", 2, 0, st), 0);
+    mc_kill(&srv[0]);
+    mc_restart(&srv[0]);
+    int rc = mcring_set_multi(c, kv, 2, "sk", 2, 0, st);
+    cr_assert(rc == MCRING_ECLOSED || rc == MCRING_EIO, "%s", mcring_err_name(rc));
+    cr_assert_eq(st[0], rc);
+    cr_assert_eq(st[1], rc);
+    cr_assert_eq(mcring_set_multi(c, kv, 2, "sk", 2, 0, st), 0);
+    mcring_client_free(c);
+    mcring_options_free(o);
+}
