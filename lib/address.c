@@ -151,14 +151,70 @@ void server_list_free(server_list *list)
     for (size_t i = 0; i < list->count; i++)
         free(list->names[i]);
     free(list->names);
+    free(list->weights);
     list->names = NULL;
+    list->weights = NULL;
     list->count = 0;
+    list->has_weights = false;
+}
+
+/* A trailing ":weight" after a port: "h:p:w" (exactly two colons) or
+ * "[v6]:p:w". Sets *len to the entry without it. 0: none; 1: found;
+ * MCRING_EADDR: a weight out of range. */
+static int split_weight(const char *s, size_t *len, unsigned *weight,
+                        char *err, size_t errlen)
+{
+    size_t n = *len;
+    const char *last = NULL;
+    size_t colons = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == ':') {
+            colons++;
+            last = s + i;
+        }
+    bool bracketed = n > 0 && s[0] == '[';
+    const char *close = bracketed ? memchr(s, ']', n) : NULL;
+    if (bracketed) {
+        /* "]:port:weight": two colons after the bracket. */
+        colons = 0;
+        for (const char *p = close ? close : s + n; p < s + n; p++)
+            colons += *p == ':';
+    }
+    if (colons != 2 || last == NULL)
+        return 0;
+    /* The port before the weight must be digits after a host (or ']'):
+     * anything else ("::1", "a:b:c") is left to the address parser. */
+    const char *port_end = last, *port = port_end;
+    while (port > s && port[-1] != ':')
+        port--;
+    if (port == port_end || port - 1 == s || (bracketed && port[-2] != ']'))
+        return 0;
+    for (const char *p = port; p < port_end; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    size_t wl = n - (size_t)(last - s) - 1;
+    if (wl == 0 || wl > 7)
+        return err_set(err, errlen, MCRING_EADDR,
+                       "server '%.*s': bad weight", (int)n, s);
+    unsigned w = 0;
+    for (size_t i = 0; i < wl; i++) {
+        if (last[1 + i] < '0' || last[1 + i] > '9')
+            return 0; /* not a weight: let the address parser say why */
+        w = w * 10 + (unsigned)(last[1 + i] - '0');
+    }
+    if (w < 1 || w > MAX_WEIGHT)
+        return err_set(err, errlen, MCRING_EADDR,
+                       "server '%.*s': weight must be 1-%d", (int)n, s,
+                       MAX_WEIGHT);
+    *weight = w;
+    *len = (size_t)(last - s);
+    return 1;
 }
 
 int server_list_parse(const char *text, server_list *out, char *err,
                       size_t errlen)
 {
-    server_list list = {NULL, 0};
+    server_list list = {NULL, NULL, 0, false};
     size_t cap = 0;
     const char *p = text ? text : "";
 
@@ -174,7 +230,12 @@ int server_list_parse(const char *text, server_list *out, char *err,
             len--;
         if (len > 0) {
             address a;
-            int rc = address_parse(s, len, &a, err, errlen);
+            unsigned weight = 1;
+            int rc = split_weight(s, &len, &weight, err, errlen);
+            if (rc == 1)
+                list.has_weights = true;
+            if (rc >= 0)
+                rc = address_parse(s, len, &a, err, errlen);
             if (rc != 0) {
                 server_list_free(&list);
                 return rc;
@@ -185,8 +246,13 @@ int server_list_parse(const char *text, server_list *out, char *err,
                 if (n == NULL)
                     goto nomem;
                 list.names = n;
+                unsigned *w = realloc(list.weights, ncap * sizeof(*w));
+                if (w == NULL)
+                    goto nomem;
+                list.weights = w;
                 cap = ncap;
             }
+            list.weights[list.count] = weight;
             char *name = malloc(len + 1);
             if (name == NULL)
                 goto nomem;

@@ -30,11 +30,18 @@ int address_parse(const char *s, size_t len, address *out, char *err,
                   size_t errlen);
 
 /* A parsed server list: the server strings exactly as configured, in order,
- * empty entries dropped, duplicates kept (the ring decides what they mean). */
+ * empty entries dropped, duplicates kept (the ring decides what they mean).
+ * An entry may end in a weight after its port, "host:port:weight" or
+ * "[v6]:port:weight" (rings that use weights; Swift's does not); the name
+ * is then the entry without it. */
 typedef struct server_list {
     char **names;
+    unsigned *weights; /* 1 where none was given */
     size_t count;
+    bool has_weights;  /* some entry gave a weight */
 } server_list;
+
+#define MAX_WEIGHT 1000
 
 /* Splits on commas, strips whitespace around each entry, skips empty ones,
  * validates each with address_parse. Returns 0, MCRING_EADDR (an entry is

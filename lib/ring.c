@@ -32,14 +32,19 @@ int ring_head_init(mcring_ring *ring, const struct placement_ops *ops,
     ring->mode = mode;
     ring->nservers = 0;
     ring->names = calloc(servers->count ? servers->count : 1, sizeof(char *));
-    if (ring->names == NULL)
+    ring->weights = calloc(servers->count ? servers->count : 1, sizeof(unsigned));
+    if (ring->names == NULL || ring->weights == NULL) {
+        free(ring->names);
+        free(ring->weights);
         return MCRING_ENOMEM;
+    }
     for (size_t i = 0; i < servers->count; i++) {
         bool seen = false;
         for (size_t j = 0; j < ring->nservers && !seen; j++)
             seen = strcmp(ring->names[j], servers->names[i]) == 0;
         if (seen)
             continue;
+        ring->weights[ring->nservers] = servers->weights ? servers->weights[i] : 1;
         ring->names[ring->nservers] = strdup(servers->names[i]);
         if (ring->names[ring->nservers] == NULL) {
             ring_head_destroy(ring);
@@ -60,7 +65,9 @@ void ring_head_destroy(mcring_ring *ring)
         for (size_t i = 0; i < ring->nservers; i++)
             free(ring->names[i]);
     free(ring->names);
+    free(ring->weights);
     ring->names = NULL;
+    ring->weights = NULL;
 }
 
 int ring_build(ring_mode mode, const server_list *servers, size_t tries,
@@ -69,6 +76,11 @@ int ring_build(ring_mode mode, const server_list *servers, size_t tries,
     int rc;
     if (servers->count == 0)
         return err_set(err, errlen, MCRING_ENOSERVERS, "no servers");
+    if (servers->has_weights && mode == RING_SWIFT)
+        return err_set(err, errlen, MCRING_ECONFIG,
+                       "server weights (host:port:weight) need a ring mode "
+                       "that uses them, such as consistent; Swift's ring "
+                       "has none");
     switch (mode) {
     case RING_SWIFT:
         rc = ring_swift_build(servers, tries, out);

@@ -57,6 +57,7 @@ struct mcring_ring {
     size_t nservers; /* distinct servers */
     size_t npoints;  /* points on the ring */
     char **names;    /* their strings as configured, first-seen order */
+    unsigned *weights; /* per distinct server (the first weight given) */
     size_t tries;    /* configured tries capped at nservers */
 };
 

@@ -2,7 +2,7 @@
  * mcring's native consistent ring: the textbook next-point rule. Point i of
  * server S sits at the first 64 bits of md5("S-i"), 160 points per server;
  * a key at the first 64 bits of md5(key) belongs to the first point at or
- * after it, wrapping past the end. A server's points depend only on its own
+ * after it, wrapping past the end. A weight w gives a server 160 * w points. A server's points depend only on its own
  * name, so adding or removing a server moves only keys to or from it.
  */
 #include <stdio.h>
@@ -98,7 +98,9 @@ int ring_consistent_build(const server_list *servers, size_t tries,
         free(r);
         return rc;
     }
-    size_t total = r->head.nservers * CONSISTENT_POINTS_PER_SERVER;
+    size_t total = 0;
+    for (size_t s = 0; s < r->head.nservers; s++)
+        total += (size_t)r->head.weights[s] * CONSISTENT_POINTS_PER_SERVER;
     cpoint *pts = malloc(total * sizeof(*pts));
     r->points = malloc(total * sizeof(*r->points));
     r->owner = malloc(total * sizeof(*r->owner));
@@ -110,7 +112,8 @@ int ring_consistent_build(const server_list *servers, size_t tries,
     char buf[MCRING_NAME_MAX + 16];
     size_t k = 0;
     for (size_t s = 0; s < r->head.nservers; s++) {
-        for (int i = 0; i < CONSISTENT_POINTS_PER_SERVER; i++) {
+        int points = (int)r->head.weights[s] * CONSISTENT_POINTS_PER_SERVER;
+        for (int i = 0; i < points; i++) {
             int len = snprintf(buf, sizeof(buf), "%s-%d", r->head.names[s], i);
             unsigned char d[MD5_LEN];
             hash_md5(buf, (size_t)len, d);

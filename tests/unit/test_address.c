@@ -100,7 +100,7 @@ Test(address, list_keeps_duplicates_and_exact_text)
 
 Test(address, list_errors_change_nothing)
 {
-    server_list l = {NULL, 0};
+    server_list l = {0};
     char err[256] = "";
     cr_assert_eq(server_list_parse("a:1,::1,b:2", &l, err, sizeof(err)),
                  MCRING_EADDR);
@@ -108,4 +108,28 @@ Test(address, list_errors_change_nothing)
     cr_assert_null(l.names);
     cr_assert_eq(server_list_parse(" , ,", &l, err, sizeof(err)),
                  MCRING_ENOSERVERS);
+}
+
+Test(address, weights_after_the_port)
+{
+    server_list l;
+    char err[256];
+    cr_assert_eq(server_list_parse("a:1:3, [::1]:5:2, b:7, c", &l, err,
+                                   sizeof(err)),
+                 0, "%s", err);
+    cr_assert(l.has_weights);
+    cr_assert_str_eq(l.names[0], "a:1");
+    cr_assert_eq(l.weights[0], 3);
+    cr_assert_str_eq(l.names[1], "[::1]:5");
+    cr_assert_eq(l.weights[1], 2);
+    cr_assert_eq(l.weights[2], 1);
+    cr_assert_eq(l.weights[3], 1);
+    server_list_free(&l);
+    cr_assert_eq(server_list_parse("a:1:0", &l, err, sizeof(err)), MCRING_EADDR);
+    cr_assert_eq(server_list_parse("a:1:1001", &l, err, sizeof(err)),
+                 MCRING_EADDR);
+    cr_assert_eq(server_list_parse("a:b:c", &l, err, sizeof(err)), MCRING_EADDR);
+    cr_assert_eq(server_list_parse("a:1", &l, err, sizeof(err)), 0);
+    cr_assert_not(l.has_weights);
+    server_list_free(&l);
 }

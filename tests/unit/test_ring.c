@@ -205,3 +205,34 @@ Test(ring_swift, adding_a_server_moves_keys_between_unchanged_ones)
     cr_assert(between > 0.05, "between unchanged: %f", between);
     cr_assert(moved > 0.12, "moved: %f", moved);
 }
+
+Test(ring_swift, weights_are_refused)
+{
+    server_list l;
+    cr_assert_eq(server_list_parse("a:1:2,b:1", &l, NULL, 0), 0);
+    mcring_ring *r;
+    char err[256] = "";
+    cr_assert_eq(ring_build(RING_SWIFT, &l, 2, &r, err, sizeof(err)),
+                 MCRING_ECONFIG);
+    cr_assert(strstr(err, "weight") != NULL);
+    server_list_free(&l);
+}
+
+Test(ring_consistent, weights_scale_the_share)
+{
+    mcring_ring *r = build(RING_CONSISTENT, "a:1:1,b:1:3", 1);
+    cr_assert_eq(r->npoints, 4 * 160);
+    int count[2] = {0, 0};
+    for (int k = 0; k < 40000; k++) {
+        char key[16];
+        snprintf(key, sizeof(key), "w%d", k);
+        keyhash kh;
+        keyhash_init(&kh, key, strlen(key));
+        uint32_t s;
+        ring_locate(r, &kh, &s, 1);
+        count[s]++;
+    }
+    double share = count[1] / 40000.0;
+    cr_assert(share > 0.68 && share < 0.82, "weight 3 of 4: %f", share);
+    ring_unref(r);
+}
