@@ -137,8 +137,26 @@ void mc_start(mc_server *s, const char *extra)
     cr_assert_fail("could not start memcached");
 }
 
+static void reap_dying(mc_server *s)
+{
+    if (s->dying > 0) {
+        waitpid(s->dying, NULL, 0);
+        s->dying = 0;
+    }
+}
+
+void mc_kill_nowait(mc_server *s)
+{
+    if (s->pid <= 0)
+        return;
+    kill(s->pid, SIGKILL);
+    s->dying = s->pid;
+    s->pid = 0;
+}
+
 void mc_restart(mc_server *s)
 {
+    reap_dying(s);
     for (int attempt = 0; attempt < 50; attempt++) {
         s->pid = spawn(s->port, s->extra);
         if (wait_ready(s->pid, s->port))
@@ -152,6 +170,7 @@ void mc_restart(mc_server *s)
 
 void mc_stop(mc_server *s)
 {
+    reap_dying(s);
     if (s->pid <= 0)
         return;
     kill(s->pid, SIGCONT);

@@ -15,6 +15,7 @@
 
 typedef struct mc_server {
     pid_t pid;
+    pid_t dying; /* killed, not reaped yet */
     int port;
     char name[64]; /* "127.0.0.1:PORT" */
     char extra[512];
@@ -27,6 +28,9 @@ void mc_start(mc_server *s, const char *extra);
 void mc_restart(mc_server *s);
 void mc_stop(mc_server *s);  /* SIGTERM and reap */
 void mc_kill(mc_server *s);  /* SIGKILL and reap */
+/* SIGKILL without waiting for the process to go (reaped by mc_restart or
+ * mc_stop): process teardown can be slow on some kernels. */
+void mc_kill_nowait(mc_server *s);
 void mc_pause(mc_server *s); /* SIGSTOP */
 void mc_resume(mc_server *s); /* SIGCONT */
 
