@@ -320,15 +320,14 @@ int mcring_get(mcring_client *c, const void *key, size_t key_len,
         return MCRING_EINVAL;
     out->len = 0;
     out->flags = 0;
-    urcu_bp_read_lock();
-    state *st = state_current(&c->current);
+    state *st = state_enter(&c->current);
     key_op k;
     int rc = key_prepare(&st->set, key, key_len, &k);
     if (rc == 0) {
         get_ctx g = {{k.wire, k.wire_len}, out, MCRING_MISS};
         rc = with_failover(st, &k.kh, attempt_get, &g);
     }
-    urcu_bp_read_unlock();
+    state_leave();
     if (rc != MCRING_OK && rc != MCRING_UNDECODABLE)
         out->len = 0;
     return rc;
@@ -375,8 +374,7 @@ int mcring_set(mcring_client *c, const void *key, size_t key_len,
     int64_t exptime;
     if (proto_exptime(ttl, clock_wall_s(), &exptime) != 0)
         return MCRING_EINVAL;
-    urcu_bp_read_lock();
-    state *st = state_current(&c->current);
+    state *st = state_enter(&c->current);
     key_op k;
     int rc = key_prepare(&st->set, key, key_len, &k);
     if (rc == 0 && value_len > st->set.item_size_max)
@@ -388,7 +386,7 @@ int mcring_set(mcring_client *c, const void *key, size_t key_len,
         if (rc == MCRING_OK)
             warn_item_size(st, value_len);
     }
-    urcu_bp_read_unlock();
+    state_leave();
     return rc;
 }
 
@@ -413,8 +411,7 @@ int mcring_delete(mcring_client *c, const void *key, size_t key_len,
 {
     if (c == NULL)
         return MCRING_EINVAL;
-    urcu_bp_read_lock();
-    state *st = state_current(&c->current);
+    state *st = state_enter(&c->current);
     key_op k;
     int rc = key_prepare(&st->set, key, key_len, &k);
     if (rc == 0) {
@@ -424,7 +421,7 @@ int mcring_delete(mcring_client *c, const void *key, size_t key_len,
             keyhash_init(&where, server_key, server_key_len);
         rc = with_failover(st, &where, attempt_delete, &k);
     }
-    urcu_bp_read_unlock();
+    state_leave();
     return rc;
 }
 
@@ -496,8 +493,7 @@ static int arith(mcring_client *c, const void *key, size_t key_len, bool incr,
     int64_t exptime;
     if (proto_exptime(ttl, clock_wall_s(), &exptime) != 0)
         return MCRING_EINVAL;
-    urcu_bp_read_lock();
-    state *st = state_current(&c->current);
+    state *st = state_enter(&c->current);
     key_op k;
     int rc = key_prepare(&st->set, key, key_len, &k);
     if (rc == 0) {
@@ -506,7 +502,7 @@ static int arith(mcring_client *c, const void *key, size_t key_len, bool incr,
         if (rc == MCRING_OK && result != NULL)
             *result = a.result;
     }
-    urcu_bp_read_unlock();
+    state_leave();
     return rc;
 }
 
@@ -645,9 +641,8 @@ int mcring_set_servers(mcring_client *c, const char *servers, char *err,
 
 mcring_ring *mcring_client_ring(mcring_client *c)
 {
-    urcu_bp_read_lock();
-    mcring_ring *r = ring_ref(state_current(&c->current)->ring);
-    urcu_bp_read_unlock();
+    mcring_ring *r = ring_ref(state_enter(&c->current)->ring);
+    state_leave();
     return r;
 }
 
@@ -670,8 +665,7 @@ size_t mcring_client_stats(mcring_client *c, mcring_server_stats *out,
 {
     if (c == NULL)
         return 0;
-    urcu_bp_read_lock();
-    const state *st = state_current(&c->current);
+    const state *st = state_enter(&c->current);
     size_t n = st->ring->nservers;
     int64_t now = clock_now_ns();
     for (size_t i = 0; i < n && i < max && out != NULL; i++) {
@@ -694,6 +688,6 @@ size_t mcring_client_stats(mcring_client *c, mcring_server_stats *out,
             atomic_load_explicit(&sv->limited_until, memory_order_relaxed);
         o->limited_for = until > now ? (double)(until - now) / 1e9 : 0.0;
     }
-    urcu_bp_read_unlock();
+    state_leave();
     return n;
 }

@@ -418,14 +418,13 @@ int mcring_get_multi(mcring_client *c, const mcring_key *keys, size_t n,
         return 0;
 
     multi m = {.n = n, .is_get = true, .status = status, .items = items};
-    urcu_bp_read_lock();
-    const state *st = state_current(&c->current);
+    const state *st = state_enter(&c->current);
     int rc = multi_prepare(&m, st, keys, server_key, server_key_len);
     if (rc == 0)
         rc = run_rounds(&m);
     else
         finish_pending(&m, rc == MCRING_ENOMEM ? rc : MCRING_ECANCELED);
-    urcu_bp_read_unlock();
+    state_leave();
     multi_free(&m);
     return rc;
 }
@@ -493,8 +492,7 @@ int mcring_set_multi(mcring_client *c, const mcring_kv *kvs, size_t n,
     }
 
     multi m = {.n = n, .is_get = false, .status = status, .kvs = kvs};
-    urcu_bp_read_lock();
-    const state *st = state_current(&c->current);
+    const state *st = state_enter(&c->current);
     int rc = multi_prepare(&m, st, keys, server_key, server_key_len);
     for (size_t k = 0; rc != MCRING_ENOMEM && k < n; k++)
         if (m.status[k] == PENDING && kvs[k].value_len > st->set.item_size_max) {
@@ -508,7 +506,7 @@ int mcring_set_multi(mcring_client *c, const mcring_kv *kvs, size_t n,
         rc = run_rounds(&m);
     else
         finish_pending(&m, rc == MCRING_ENOMEM ? rc : MCRING_ECANCELED);
-    urcu_bp_read_unlock();
+    state_leave();
     multi_free(&m);
     free(keys);
     free(own);

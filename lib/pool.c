@@ -7,10 +7,20 @@
 #include "clock.h"
 #include "mcring.h"
 #include "pool.h"
+#include "tsan.h"
 
 static pool_slot *slot_of(ck_stack_entry_t *e)
 {
+    /* The slot changes hands through the stack: what its last holder
+     * wrote is visible to its next (ck's CAS is a full barrier). */
+    TSAN_ACQUIRE(e);
     return (pool_slot *)e; /* entry is the first member */
+}
+
+static void push(ck_stack_t *stack, pool_slot *s)
+{
+    TSAN_RELEASE(&s->entry);
+    ck_stack_push_mpmc(stack, &s->entry);
 }
 
 int pool_init(pool *p, uint32_t size, struct server *owner)
@@ -30,7 +40,7 @@ int pool_init(pool *p, uint32_t size, struct server *owner)
     for (uint32_t i = size; i-- > 0;) {
         conn_init(&p->slots[i].conn);
         p->slots[i].server = owner;
-        ck_stack_push_mpmc(&p->free, &p->slots[i].entry);
+        push(&p->free, &p->slots[i]);
     }
     return 0;
 }
@@ -105,9 +115,9 @@ void pool_return(pool *p, pool_slot *s, bool keep)
     }
     if (conn_is_open(&s->conn)) {
         atomic_fetch_add_explicit(&p->nidle, 1, memory_order_relaxed);
-        ck_stack_push_mpmc(&p->idle, &s->entry);
+        push(&p->idle, s);
     } else
-        ck_stack_push_mpmc(&p->free, &s->entry);
+        push(&p->free, s);
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&p->waiters, memory_order_relaxed) > 0) {
         atomic_fetch_add(&p->seq, 1);
@@ -123,6 +133,6 @@ void pool_close_idle(pool *p)
         atomic_fetch_sub_explicit(&p->nidle, 1, memory_order_relaxed);
         conn_close(&s->conn);
         atomic_fetch_sub_explicit(&p->open, 1, memory_order_relaxed);
-        ck_stack_push_mpmc(&p->free, &s->entry);
+        push(&p->free, s);
     }
 }

@@ -6,6 +6,8 @@
 #include "error.h"
 #include "state.h"
 
+char state_grace_token;
+
 void registry_init(registry *r)
 {
     pthread_mutex_init(&r->lock, NULL);
@@ -163,11 +165,13 @@ void state_reclaim_now(state *st, registry *reg)
 static void state_reclaim_rcu(struct rcu_head *head)
 {
     state *st = caa_container_of(head, state, rcu);
+    TSAN_ACQUIRE(&state_grace_token);
     state_reclaim_now(st, client_registry(st->client));
 }
 
 void state_publish(state **slot, state *st)
 {
+    TSAN_RELEASE(slot);
     state *old = rcu_xchg_pointer(slot, st);
     if (old != NULL)
         urcu_bp_call_rcu(&old->rcu, state_reclaim_rcu);

@@ -32,6 +32,7 @@
 #include "ring.h"
 #include "server.h"
 #include "tls.h"
+#include "tsan.h"
 
 typedef struct settings {
     int64_t connect_timeout_ns, pool_timeout_ns, io_timeout_ns;
@@ -81,11 +82,25 @@ void state_publish(state **slot, state *st);
  * names. Takes the registry lock. */
 void state_reclaim_now(state *st, registry *reg);
 
-/* The current state. Call with urcu_bp_read_lock() held; valid until the
- * matching unlock. */
-static inline state *state_current(state **slot)
+/* Stands for every reader's grace-period hand-off to reclamation in
+ * ThreadSanitizer's eyes (see tsan.h). */
+extern char state_grace_token;
+
+/* Enters the RCU read side and returns the current state, valid until
+ * state_leave(). Nests. Lock-free; any thread, no registration needed. */
+static inline state *state_enter(state **slot)
 {
-    return rcu_dereference(*slot);
+    urcu_bp_read_lock();
+    state *st = rcu_dereference(*slot);
+    TSAN_ACQUIRE(slot);
+    return st;
+}
+
+/* Leaves the read side: the state may be reclaimed after this. */
+static inline void state_leave(void)
+{
+    TSAN_RELEASE(&state_grace_token);
+    urcu_bp_read_unlock();
 }
 
 #endif

@@ -53,8 +53,7 @@ static int reload_from(mcring_client *c, const char *path, char *err,
 static void log_reload(mcring_client *c, int rc, const char *path,
                        const char *err)
 {
-    urcu_bp_read_lock();
-    const state *st = state_current(&c->current);
+    const state *st = state_enter(&c->current);
     if (rc == 0)
         client_log(st, MCRING_LOG_INFO, NULL,
                    "Reloaded memcache config %s: %zu servers, ring %s", path,
@@ -64,7 +63,7 @@ static void log_reload(mcring_client *c, int rc, const char *path,
                    "Reload of memcache config %s failed, keeping the "
                    "running one: %s",
                    path, err);
-    urcu_bp_read_unlock();
+    state_leave();
 }
 
 static void *watch_main(void *arg)

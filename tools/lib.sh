@@ -36,7 +36,8 @@ ensure_packages() {
   fi
 }
 
-# configure_build DIR [meson options...]: configure once, then build.
+# configure_build DIR [meson options...]: configure once, then build
+# (only $MCRING_TARGETS when set).
 configure_build() {
   local dir=$1
   shift
@@ -46,7 +47,7 @@ configure_build() {
     meson setup "$dir" "$@"
   fi
   say "building $dir"
-  ninja -C "$dir"
+  ninja -C "$dir" ${MCRING_TARGETS:-}
 }
 
 # A free loopback TCP port (bound and released by the kernel's choice).

@@ -1,5 +1,4 @@
 #include <arpa/inet.h>
-#include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +18,24 @@
 
 #include "harness.h"
 
+/* The harness runs under Criterion, and also in plain drivers (the
+ * ThreadSanitizer stress driver: Criterion's runner does not work under
+ * TSan). HARNESS_PLAIN selects printing and aborting instead. */
+#ifdef HARNESS_PLAIN
+#define H_ASSERT(cond, ...)                                                    \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "harness: " __VA_ARGS__);                          \
+            fprintf(stderr, " (%s:%d)\n", __FILE__, __LINE__);                 \
+            abort();                                                           \
+        }                                                                      \
+    } while (0)
+#else
+#include <criterion/criterion.h>
+#define H_ASSERT(cond, ...) cr_assert(cond, __VA_ARGS__)
+#endif
+#define H_FAIL(...) H_ASSERT(0, __VA_ARGS__)
+
 double now_s(void)
 {
     struct timespec ts;
@@ -29,7 +46,7 @@ double now_s(void)
 const char *env_path(const char *name)
 {
     const char *v = getenv(name);
-    cr_assert(v != NULL && *v, "environment variable %s is not set (run "
+    H_ASSERT(v != NULL && *v, "environment variable %s is not set (run "
                                "the tests through meson test)",
               name);
     return v;
@@ -38,10 +55,11 @@ const char *env_path(const char *name)
 int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert(fd >= 0);
+    H_ASSERT(fd >= 0, "socket: %s", strerror(errno));
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    cr_assert(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    H_ASSERT(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind: %s",
+             strerror(errno));
     socklen_t l = sizeof(a);
     getsockname(fd, (struct sockaddr *)&a, &l);
     close(fd);
@@ -92,7 +110,7 @@ static pid_t spawn(int port, const char *extra)
 
     pid_t parent = getpid();
     pid_t pid = fork();
-    cr_assert(pid >= 0);
+    H_ASSERT(pid >= 0, "fork: %s", strerror(errno));
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
@@ -134,7 +152,7 @@ void mc_start(mc_server *s, const char *extra)
         kill(s->pid, SIGKILL);
         waitpid(s->pid, NULL, 0);
     }
-    cr_assert_fail("could not start memcached");
+    H_FAIL("could not start memcached");
 }
 
 static void reap_dying(mc_server *s)
@@ -165,7 +183,7 @@ void mc_restart(mc_server *s)
         waitpid(s->pid, NULL, 0);
         usleep(100000); /* the old socket may linger briefly */
     }
-    cr_assert_fail("could not restart memcached on port %d", s->port);
+    H_FAIL("could not restart memcached on port %d", s->port);
 }
 
 void mc_stop(mc_server *s)
@@ -238,8 +256,10 @@ const char *mc_raw(const mc_server *s, const char *request, size_t len,
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)s->port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    cr_assert(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
-    cr_assert(write(fd, request, len) == (ssize_t)len);
+    H_ASSERT(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0,
+             "connect to %s: %s", s->name, strerror(errno));
+    H_ASSERT(write(fd, request, len) == (ssize_t)len, "write: %s",
+             strerror(errno));
     size_t n = 0;
     double deadline = now_s() + 2;
     buf[0] = '\0';
@@ -262,8 +282,8 @@ mcring_options *opts_for(const char *servers, ...)
 {
     mcring_options *o;
     char err[256];
-    cr_assert(mcring_options_new(&o) == 0);
-    cr_assert(mcring_options_set(o, "memcache_servers", servers, err,
+    H_ASSERT(mcring_options_new(&o) == 0, "out of memory");
+    H_ASSERT(mcring_options_set(o, "memcache_servers", servers, err,
                                  sizeof(err)) == 0,
               "%s", err);
     va_list ap;
@@ -271,7 +291,7 @@ mcring_options *opts_for(const char *servers, ...)
     const char *name;
     while ((name = va_arg(ap, const char *)) != NULL) {
         const char *value = va_arg(ap, const char *);
-        cr_assert(mcring_options_set(o, name, value, err, sizeof(err)) == 0,
+        H_ASSERT(mcring_options_set(o, name, value, err, sizeof(err)) == 0,
                   "%s", err);
     }
     va_end(ap);
@@ -282,7 +302,7 @@ mcring_client *client_for(const mcring_options *o)
 {
     mcring_client *c;
     char err[256];
-    cr_assert(mcring_client_new(&c, o, err, sizeof(err)) == 0, "%s", err);
+    H_ASSERT(mcring_client_new(&c, o, err, sizeof(err)) == 0, "%s", err);
     return c;
 }
 
@@ -401,6 +421,6 @@ const char *key_on(mcring_client *c, const char *first, const char *second,
         }
     }
     mcring_ring_free(r);
-    cr_assert_fail("no key starts at %s", first);
+    H_FAIL("no key starts at %s", first);
     return NULL;
 }
