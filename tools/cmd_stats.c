@@ -114,9 +114,11 @@ int cmd_monitor(cli *c)
         if (got_hup) {
             got_hup = 0;
             if (mcring_client_reload(client, err, sizeof(err)) != 0)
-                fprintf(stderr, "mcring: reload failed: %s\n", err);
+                printf("--- reload on SIGHUP failed, keeping the running "
+                       "config: %s\n",
+                       err);
             else
-                fprintf(stderr, "mcring: reloaded on SIGHUP\n");
+                printf("--- reloaded on SIGHUP\n");
         }
         long n = c->keys > 0 ? c->keys : 20;
         probe_result pr = probe(client, n, round * n);

@@ -1,9 +1,13 @@
 /* The mcring command line against real servers. */
 #include <criterion/criterion.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -136,4 +140,66 @@ Test(cli, stats_counts_every_server)
     cr_assert(strstr(out, "probes=60 hits=0 misses=60 errors=0") != NULL, "%s",
               out);
     free(out);
+}
+
+/* Reads what the child wrote to the pipe until `text` shows up or the time
+ * runs out; returns whether it did. */
+static bool wait_output(int fd, char *buf, size_t cap, size_t *len,
+                        const char *text, double seconds)
+{
+    double end = now_s() + seconds;
+    while (now_s() < end) {
+        buf[*len] = '\0';
+        if (strstr(buf, text) != NULL)
+            return true;
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 50) > 0) {
+            ssize_t n = read(fd, buf + *len, cap - *len - 1);
+            if (n <= 0)
+                break;
+            *len += (size_t)n;
+        }
+    }
+    buf[*len] = '\0';
+    return strstr(buf, text) != NULL;
+}
+
+Test(cli, monitor_reloads_its_config_on_sighup)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/mcring-cli-%d.conf", getpid());
+    FILE *f = fopen(path, "w");
+    fprintf(f, "[memcache]\nmemcache_servers = %s\n", srv[0].name);
+    fclose(f);
+    int out[2];
+    cr_assert_eq(pipe(out), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        execl(env_path("MCRING_CLI"), "mcring", "--config", path, "monitor",
+              "--interval", "0.2", "--keys", "5", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    char buf[65536];
+    size_t len = 0;
+    cr_assert(wait_output(out[0], buf, sizeof(buf), &len, "1 servers", 5),
+              "%s", buf);
+    f = fopen(path, "w");
+    fprintf(f, "[memcache]\nmemcache_servers = %s,%s,%s\n", srv[0].name,
+            srv[1].name, srv[2].name);
+    fclose(f);
+    kill(pid, SIGHUP);
+    cr_assert(wait_output(out[0], buf, sizeof(buf), &len, "reloaded on SIGHUP",
+                          5),
+              "%s", buf);
+    cr_assert(wait_output(out[0], buf, sizeof(buf), &len, "3 servers", 5), "%s",
+              buf);
+    kill(pid, SIGTERM);
+    int status;
+    waitpid(pid, &status, 0);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(out[0]);
+    unlink(path);
 }
