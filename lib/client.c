@@ -78,7 +78,7 @@ void client_log(const state *st, mcring_log_level level, const server *sv,
 }
 
 int server_failed(const state *st, server *sv, int rc, phase ph,
-                  int sys_errno, const char *detail)
+                  int sys_errno, const char *why_text, const char *detail)
 {
     static const char *const action[] = {
         [PHASE_POOL] = "getting a connection",
@@ -88,6 +88,8 @@ int server_failed(const state *st, server *sv, int rc, phase ph,
     char why[160];
     if (detail != NULL && detail[0] != '\0')
         snprintf(why, sizeof(why), "%s", detail);
+    else if (why_text != NULL)
+        snprintf(why, sizeof(why), "%s: %s", mcring_strerror(rc), why_text);
     else if (sys_errno != 0)
         snprintf(why, sizeof(why), "%s: %s", mcring_strerror(rc),
                  strerror(sys_errno));
@@ -117,7 +119,8 @@ pool_slot *server_borrow(const state *st, server *sv, int *rc)
     int64_t pool_deadline = clock_now_ns() + st->set.pool_timeout_ns;
     pool_slot *slot = pool_borrow(&sv->pool, pool_deadline);
     if (slot == NULL) {
-        *rc = server_failed(st, sv, MCRING_EPOOLTIMEOUT, PHASE_POOL, 0, NULL);
+        *rc = server_failed(st, sv, MCRING_EPOOLTIMEOUT, PHASE_POOL, 0, NULL,
+                            NULL);
         return NULL;
     }
     if (conn_is_open(&slot->conn))
@@ -127,11 +130,12 @@ pool_slot *server_borrow(const state *st, server *sv, int *rc)
                          pool_deadline);
     if (r != 0) {
         int e = slot->conn.sys_errno;
+        const char *why = slot->conn.why;
         pool_return(&sv->pool, slot, false);
         *rc = server_failed(st, sv, r,
                             r == MCRING_EPOOLTIMEOUT ? PHASE_POOL
                                                      : PHASE_CONNECT,
-                            e, NULL);
+                            e, why, NULL);
         return NULL;
     }
     pool_count_open(&sv->pool);
@@ -144,10 +148,11 @@ int server_release(const state *st, server *sv, pool_slot *slot, int rc,
 {
     /* Read what the log needs before the slot is back in other hands. */
     int e = slot->conn.sys_errno;
+    const char *why = slot->conn.why;
     pool_return(&sv->pool, slot, rc_keeps_conn(rc));
     if (rc_is_final(rc))
         return rc;
-    return server_failed(st, sv, rc, ph, e, detail);
+    return server_failed(st, sv, rc, ph, e, why, detail);
 }
 
 /* ---- reply classification ---------------------------------------------- */

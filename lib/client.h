@@ -57,7 +57,7 @@ typedef enum phase {
 /* Logs a server failure as Swift does, counts it for error limiting (and
  * logs a ban it starts). Returns rc. */
 int server_failed(const state *st, server *sv, int rc, phase ph,
-                  int sys_errno, const char *detail);
+                  int sys_errno, const char *why, const char *detail);
 
 /* True when rc ends a call: an answer (>= 0) or a failure that is the
  * caller's or the value's, not the server's (no failover). */

@@ -134,9 +134,11 @@ static int tls_result(conn *c, int ret)
     case SSL_ERROR_SYSCALL:
         if (errno == 0 || ERR_peek_error() == 0)
             return ret == 0 ? MCRING_ECLOSED : io_errno(c, errno);
+        c->why = ERR_reason_error_string(ERR_peek_last_error());
         return MCRING_ETLS;
     default:
         c->sys_errno = 0;
+        c->why = ERR_reason_error_string(ERR_peek_last_error());
         return MCRING_ETLS;
     }
 }
@@ -164,9 +166,17 @@ static int tls_handshake(conn *c, tls_ctx *tls, const address *a,
             return 0;
         int e = tls_result(c, r);
         if (e != 1) {
-            if (SSL_get_verify_result(c->ssl) != X509_V_OK)
+            long v = SSL_get_verify_result(c->ssl);
+            if (v != X509_V_OK) {
+                c->why = X509_verify_cert_error_string(v);
                 return MCRING_ECERT;
-            return e == MCRING_ECLOSED ? MCRING_ETLS : e;
+            }
+            if (e == MCRING_ECLOSED) {
+                c->why = "the server closed the connection during the "
+                         "handshake";
+                return MCRING_ETLS;
+            }
+            return e;
         }
         int w = wait_fd(c, c->tls_want, deadline);
         if (w != 0)
@@ -239,6 +249,7 @@ int conn_connect(conn *c, const address *a, tls_ctx *tls,
 {
     conn_close(c);
     c->sys_errno = 0;
+    c->why = NULL;
     if (c->rbuf == NULL) {
         c->rbuf = malloc(CONN_RBUF_SIZE);
         if (c->rbuf == NULL)

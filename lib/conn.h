@@ -36,6 +36,7 @@ typedef struct conn {
     int64_t rcv_timeout_ns; /* what SO_RCVTIMEO holds (plain TCP) */
     int64_t snd_timeout_ns;
     int sys_errno; /* errno behind the last failure, for log messages */
+    const char *why; /* static text behind the last TLS failure, or NULL */
     short tls_want; /* TLS: POLLIN or POLLOUT the last call waited for */
     char *rbuf;    /* unread input is rbuf[rpos..rlen) */
     size_t rpos, rlen, rcap;

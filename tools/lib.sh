@@ -10,7 +10,7 @@ MCRING_PACKAGES=(
   liburcu-dev libck-dev libmsgpack-dev libjansson-dev libssl-dev
   libcriterion-dev memcached
   python3 python3-swift python3-pymemcache
-  libmemcached-dev nutcracker
+  libmemcached-dev nutcracker openssl
   clang libclang-rt-14-dev valgrind gnuplot-nox
 )
 
