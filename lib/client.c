@@ -116,15 +116,20 @@ int server_failed(const state *st, server *sv, int rc, phase ph,
 pool_slot *server_borrow(const state *st, server *sv, int *rc)
 {
     atomic_fetch_add_explicit(&sv->requests, 1, memory_order_relaxed);
+    /* The common case, an idle connection, needs no clock. */
+    pool_slot *slot = pool_try_borrow(&sv->pool);
+    if (slot != NULL && conn_is_open(&slot->conn))
+        return slot;
     int64_t pool_deadline = clock_now_ns() + st->set.pool_timeout_ns;
-    pool_slot *slot = pool_borrow(&sv->pool, pool_deadline);
+    if (slot == NULL)
+        slot = pool_borrow(&sv->pool, pool_deadline);
     if (slot == NULL) {
         *rc = server_failed(st, sv, MCRING_EPOOLTIMEOUT, PHASE_POOL, 0, NULL,
                             NULL);
         return NULL;
     }
     if (conn_is_open(&slot->conn))
-        return slot;
+        return slot; /* an idle one came back while we waited */
     int r = conn_connect(&slot->conn, &sv->addr, st->tls,
                          st->set.connect_timeout_ns, st->set.io_timeout_ns,
                          pool_deadline);
@@ -259,13 +264,22 @@ static int with_failover(const state *st, const keyhash *where,
         if (order == NULL)
             return MCRING_ENOMEM;
     }
-    size_t n = ring_locate(st->ring, where, order, tries);
+    /* The first server usually answers: walk the ring for it alone, and
+     * for the rest of the try order only when it is needed. */
+    size_t n = ring_locate(st->ring, where, order, 1);
 
     int rc = MCRING_ELIMITED;
     bool connected = false;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0;; i++) {
+        if (i == n) {
+            if (n >= tries)
+                break;
+            n = ring_locate(st->ring, where, order, tries);
+            if (i >= n)
+                break;
+        }
         server *sv = st->servers[order[i]];
-        if (server_is_limited(sv, clock_now_ns()))
+        if (server_is_limited(sv))
             continue;
         pool_slot *slot = server_borrow(st, sv, &rc);
         if (slot == NULL)

@@ -123,6 +123,8 @@ int get_reader_read(exchange *x)
     conn *c = x->conn;
     for (;;) {
         if (g->state == G_LINE) {
+            if (conn_buffered(c) == 0)
+                return X_MORE;
             reply r;
             ssize_t n = proto_parse_line(c->rbuf + c->rpos, conn_buffered(c),
                                          g->item_max, &r);

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define MD5_LEN 16
 #define MD5_HEX_LEN 32
@@ -20,13 +21,19 @@ typedef struct hash128 {
     uint64_t lo;
 } hash128;
 
+static inline uint64_t hash_be64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
 static inline hash128 hash128_from_digest(const unsigned char d[MD5_LEN])
 {
-    hash128 h = {0, 0};
-    for (int i = 0; i < 8; i++) {
-        h.hi = (h.hi << 8) | d[i];
-        h.lo = (h.lo << 8) | d[8 + i];
-    }
+    hash128 h = {hash_be64(d), hash_be64(d + 8)};
     return h;
 }
 

@@ -174,7 +174,6 @@ static int plan_round(multi *m, round *r)
     if (count == NULL)
         return MCRING_ENOMEM;
 
-    int64_t now = clock_now_ns();
     size_t total = 0;
     for (size_t k = 0; k < m->n; k++) {
         m->assigned[k] = UINT32_MAX;
@@ -184,7 +183,7 @@ static int plan_round(multi *m, round *r)
         for (; m->pos[k] < m->tries; m->pos[k]++) {
             uint32_t s = order[m->pos[k]];
             /* An error-limited server uses up its try, as in Swift. */
-            if (m->server_failed[s] || server_is_limited(st->servers[s], now))
+            if (m->server_failed[s] || server_is_limited(st->servers[s]))
                 continue;
             m->assigned[k] = s;
             if (count[s]++ == 0)

@@ -80,6 +80,11 @@ static void futex_wake_one(atomic_uint *addr)
     syscall(SYS_futex, (unsigned int *)addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+pool_slot *pool_try_borrow(pool *p)
+{
+    return try_take(p);
+}
+
 pool_slot *pool_borrow(pool *p, int64_t deadline)
 {
     pool_slot *s = try_take(p);

@@ -56,6 +56,9 @@ void pool_destroy(pool *p);
  */
 pool_slot *pool_borrow(pool *p, int64_t deadline);
 
+/* pool_borrow without waiting: NULL when both stacks are empty. */
+pool_slot *pool_try_borrow(pool *p);
+
 /* Gives a slot back. keep: its connection is in step and may be reused;
  * otherwise the connection is closed first. MPMC safe. */
 void pool_return(pool *p, pool_slot *s, bool keep);

@@ -6,36 +6,23 @@
 
 #define THIRTY_DAYS 2592000.0
 
-static const char *find_crlf(const char *buf, size_t len, size_t *line_len,
-                             int *bad)
-{
-    const char *nl = memchr(buf, '\n', len);
-    *bad = 0;
-    if (nl == NULL) {
-        if (len >= PROTO_MAX_LINE)
-            *bad = 1;
-        return NULL;
-    }
-    size_t n = (size_t)(nl - buf);
-    if (n == 0 || buf[n - 1] != '\r' || n + 1 > PROTO_MAX_LINE) {
-        *bad = 1;
-        return NULL;
-    }
-    *line_len = n - 1; /* without CRLF */
-    return nl;
-}
-
 /* Unsigned decimal, no sign, no spaces, at least one digit, <= max. */
 static bool parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;
     if (len == 0 || len > 20)
         return false;
-    for (size_t i = 0; i < len; i++) {
+    /* Nineteen digits cannot overflow; only a twentieth needs checking. */
+    size_t safe = len < 19 ? len : 19;
+    for (size_t i = 0; i < safe; i++) {
         unsigned d = (unsigned)(s[i] - '0');
         if (d > 9)
             return false;
-        if (v > (UINT64_MAX - d) / 10)
+        v = v * 10 + d;
+    }
+    if (len == 20) {
+        unsigned d = (unsigned)(s[19] - '0');
+        if (d > 9 || v > (UINT64_MAX - d) / 10)
             return false;
         v = v * 10 + d;
     }
@@ -45,123 +32,171 @@ static bool parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
     return true;
 }
 
-static bool is_word(const char *s, size_t len, const char *w)
+/* True when no byte of p[0..n) is a control character or DEL. Eight bytes
+ * at a time: a byte b < 0x20 sets the top bit of (b - 0x20) & ~b, and DEL
+ * is the zero byte of b ^ 0x7f. */
+static bool printable(const char *p, size_t n)
 {
-    size_t wl = strlen(w);
-    return len == wl && memcmp(s, w, wl) == 0;
+    const uint64_t ones = UINT64_C(0x0101010101010101);
+    const uint64_t highs = UINT64_C(0x8080808080808080);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        uint64_t low = (x - ones * 0x20) & ~x & highs;
+        uint64_t del = x ^ (ones * 0x7f);
+        del = (del - ones) & ~del & highs;
+        if (low | del)
+            return false;
+    }
+    for (; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch < ' ' || ch == 0x7f)
+            return false;
+    }
+    return true;
 }
 
-/* "VALUE <key> <flags> <bytes>[ <cas>]", single spaces as memcached sends. */
+/* A field of digits ending at a space or at end; advances *p past the
+ * digits. */
+static bool take_number(const char **p, const char *end, uint64_t max,
+                        uint64_t *out)
+{
+    const char *s = *p, *e = s;
+    while (e < end && *e != ' ')
+        e++;
+    if (!parse_u64(s, (size_t)(e - s), max, out))
+        return false;
+    *p = e;
+    return true;
+}
+
+/* "VALUE <key> <flags> <bytes>[ <cas>]", single spaces as memcached
+ * sends; line[0..n) without its CRLF. */
 static ssize_t parse_value(const char *line, size_t n, size_t total,
                            size_t max_value, reply *r)
 {
     const char *p = line + 6, *end = line + n;
-    const char *fields[4];
-    size_t lens[4];
-    int nf = 0;
-    while (p < end && nf < 4) {
-        const char *sp = memchr(p, ' ', (size_t)(end - p));
-        const char *fe = sp ? sp : end;
-        if (fe == p)
-            return MCRING_EPROTO; /* empty field: double space */
-        fields[nf] = p;
-        lens[nf] = (size_t)(fe - p);
-        nf++;
-        p = sp ? sp + 1 : end;
-        if (sp != NULL && p == end)
-            return MCRING_EPROTO; /* trailing space */
-    }
-    if (p != end || nf < 3)
+    const char *key = p;
+    p = memchr(key, ' ', (size_t)(end - key));
+    if (p == NULL)
         return MCRING_EPROTO;
-    if (lens[0] > MCRING_KEY_MAX)
+    size_t key_len = (size_t)(p - key);
+    if (key_len == 0 || key_len > MCRING_KEY_MAX || !printable(key, key_len))
         return MCRING_EPROTO;
-    for (size_t i = 0; i < lens[0]; i++) {
-        unsigned char ch = (unsigned char)fields[0][i];
-        if (ch <= ' ' || ch == 0x7f)
+    p++;
+    uint64_t flags, bytes, cas = 0;
+    if (!take_number(&p, end, UINT32_MAX, &flags) || p == end)
+        return MCRING_EPROTO;
+    p++;
+    if (!take_number(&p, end, max_value, &bytes))
+        return MCRING_EPROTO;
+    if (p < end) {
+        p++;
+        if (!take_number(&p, end, UINT64_MAX, &cas) || p != end)
             return MCRING_EPROTO;
     }
-    uint64_t flags, bytes, cas = 0;
-    if (!parse_u64(fields[1], lens[1], UINT32_MAX, &flags) ||
-        !parse_u64(fields[2], lens[2], max_value, &bytes))
-        return MCRING_EPROTO;
-    if (nf == 4 && !parse_u64(fields[3], lens[3], UINT64_MAX, &cas))
-        return MCRING_EPROTO;
     r->kind = REPLY_VALUE;
-    r->key = fields[0];
-    r->key_len = lens[0];
+    r->key = key;
+    r->key_len = key_len;
     r->flags = (uint32_t)flags;
     r->value_len = (size_t)bytes;
     r->number = cas;
     return (ssize_t)total;
 }
 
+/* An error line's text after its keyword: nothing, or a space and
+ * printable text. */
+static ssize_t parse_error(const char *line, size_t n, size_t kw,
+                           reply_kind kind, size_t total, reply *r)
+{
+    if (n > kw && line[kw] != ' ')
+        return MCRING_EPROTO;
+    const char *m = line + (n > kw ? kw + 1 : kw);
+    size_t ml = (size_t)(line + n - m);
+    if (!printable(m, ml))
+        return MCRING_EPROTO;
+    r->kind = kind;
+    r->msg = m;
+    r->msg_len = ml;
+    return (ssize_t)total;
+}
+
+static bool is(const char *line, size_t n, const char *word, size_t wl)
+{
+    return n == wl && memcmp(line, word, wl) == 0;
+}
+
 ssize_t proto_parse_line(const char *buf, size_t len, size_t max_value,
                          reply *r)
 {
-    size_t n;
-    int bad;
-    memset(r, 0, sizeof(*r));
-    if (find_crlf(buf, len, &n, &bad) == NULL)
-        return bad ? MCRING_EPROTO : 0;
+    size_t scan = len < PROTO_MAX_LINE ? len : PROTO_MAX_LINE;
+    const char *nl = memchr(buf, '\n', scan);
+    if (nl == NULL)
+        return len >= PROTO_MAX_LINE ? MCRING_EPROTO : 0;
+    size_t n = (size_t)(nl - buf);
+    if (n == 0 || buf[n - 1] != '\r')
+        return MCRING_EPROTO;
+    n--; /* the line without its CRLF */
     size_t total = n + 2;
+    r->msg = NULL;
+    r->msg_len = 0;
+    r->number = 0;
 
-    /* No control characters inside a line (its CRLF excluded). VALUE keys
-     * may hold high bytes; error texts are free-form but printable. */
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)buf[i];
-        if (ch < ' ' || ch == 0x7f)
-            return MCRING_EPROTO;
-    }
-
-    if (n > 6 && memcmp(buf, "VALUE ", 6) == 0)
-        return parse_value(buf, n, total, max_value, r);
-
-    static const struct {
-        const char *word;
-        reply_kind kind;
-    } words[] = {
-        {"END", REPLY_END},         {"STORED", REPLY_STORED},
-        {"NOT_STORED", REPLY_NOT_STORED}, {"EXISTS", REPLY_EXISTS},
-        {"NOT_FOUND", REPLY_NOT_FOUND},   {"DELETED", REPLY_DELETED},
-        {"ERROR", REPLY_ERROR},
-    };
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-        if (is_word(buf, n, words[i].word)) {
-            r->kind = words[i].kind;
-            r->msg = buf + n;
+    /* Dispatch on the first byte; every branch checks the whole line. */
+    switch (buf[0]) {
+    case 'V':
+        if (n > 6 && memcmp(buf, "VALUE ", 6) == 0)
+            return parse_value(buf, n, total, max_value, r);
+        break;
+    case 'E':
+        if (is(buf, n, "END", 3)) {
+            r->kind = REPLY_END;
+            return (ssize_t)total;
+        }
+        if (is(buf, n, "EXISTS", 6)) {
+            r->kind = REPLY_EXISTS;
+            return (ssize_t)total;
+        }
+        if (n >= 5 && memcmp(buf, "ERROR", 5) == 0)
+            return parse_error(buf, n, 5, REPLY_ERROR, total, r);
+        break;
+    case 'S':
+        if (is(buf, n, "STORED", 6)) {
+            r->kind = REPLY_STORED;
+            return (ssize_t)total;
+        }
+        if (n >= 12 && memcmp(buf, "SERVER_ERROR", 12) == 0)
+            return parse_error(buf, n, 12, REPLY_SERVER_ERROR, total, r);
+        break;
+    case 'N':
+        if (is(buf, n, "NOT_FOUND", 9)) {
+            r->kind = REPLY_NOT_FOUND;
+            return (ssize_t)total;
+        }
+        if (is(buf, n, "NOT_STORED", 10)) {
+            r->kind = REPLY_NOT_STORED;
+            return (ssize_t)total;
+        }
+        break;
+    case 'D':
+        if (is(buf, n, "DELETED", 7)) {
+            r->kind = REPLY_DELETED;
+            return (ssize_t)total;
+        }
+        break;
+    case 'C':
+        if (n >= 12 && memcmp(buf, "CLIENT_ERROR", 12) == 0)
+            return parse_error(buf, n, 12, REPLY_CLIENT_ERROR, total, r);
+        break;
+    default:
+        /* incr/decr: the number alone. memcached pads a shrinking counter
+         * with spaces only in the stored value, never in the reply. */
+        if (parse_u64(buf, n, UINT64_MAX, &r->number)) {
+            r->kind = REPLY_NUMBER;
             return (ssize_t)total;
         }
     }
-    static const struct {
-        const char *prefix;
-        reply_kind kind;
-    } errors[] = {
-        {"ERROR ", REPLY_ERROR},
-        {"CLIENT_ERROR", REPLY_CLIENT_ERROR},
-        {"SERVER_ERROR", REPLY_SERVER_ERROR},
-    };
-    for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
-        size_t pl = strlen(errors[i].prefix);
-        if (n >= pl && memcmp(buf, errors[i].prefix, pl) == 0 &&
-            (n == pl || buf[pl] == ' ' || errors[i].prefix[pl - 1] == ' ')) {
-            const char *m = buf + pl;
-            size_t ml = n - pl;
-            if (ml > 0 && m[0] == ' ') {
-                m++;
-                ml--;
-            }
-            r->kind = errors[i].kind;
-            r->msg = m;
-            r->msg_len = ml;
-            return (ssize_t)total;
-        }
-    }
-    if (parse_u64(buf, n, UINT64_MAX, &r->number)) {
-        r->kind = REPLY_NUMBER;
-        return (ssize_t)total;
-    }
-    /* memcached pads an incr/decr result that got shorter with spaces only
-     * in the stored value, never in the reply; anything else is garbage. */
     return MCRING_EPROTO;
 }
 

@@ -17,6 +17,7 @@ typedef struct consistent_ring {
     mcring_ring head;
     uint64_t *points; /* sorted */
     uint32_t *owner;
+    uint32_t first[257]; /* as in ring_swift.c: points by top byte */
 } consistent_ring;
 
 typedef struct cpoint {
@@ -50,7 +51,8 @@ static size_t consistent_locate(const mcring_ring *ring, const keyhash *key,
         return 0;
 
     /* lower bound: the first point >= h. */
-    size_t lo = 0, hi = r->head.npoints;
+    unsigned top = (unsigned)(h >> 56);
+    size_t lo = r->first[top], hi = r->first[top + 1];
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (r->points[mid] < h)
@@ -129,6 +131,12 @@ int ring_consistent_build(const server_list *servers, size_t tries,
         r->owner[i] = pts[i].server;
     }
     r->head.npoints = total;
+    size_t p = 0;
+    for (unsigned b = 0; b <= 256; b++) {
+        while (p < total && (b == 256 || (r->points[p] >> 56) < b))
+            p++;
+        r->first[b] = (uint32_t)p;
+    }
     free(pts);
     *out = &r->head;
     return 0;

@@ -17,6 +17,10 @@ typedef struct swift_ring {
     mcring_ring head;
     hash128 *points; /* sorted, unique */
     uint32_t *owner; /* server index of each point */
+    /* first[b]: the first point whose top byte is >= b; first[256] is the
+     * number of points. A lookup bisects only between first[b] and
+     * first[b + 1], one or two steps for rings of a few hundred points. */
+    uint32_t first[257];
 } swift_ring;
 
 typedef struct swift_point {
@@ -42,7 +46,8 @@ static size_t swift_locate(const mcring_ring *ring, const keyhash *key,
         return 0;
 
     /* bisect_right: the number of points <= h. */
-    size_t lo = 0, hi = r->head.npoints;
+    unsigned top = (unsigned)(h.hi >> 56);
+    size_t lo = r->first[top], hi = r->first[top + 1];
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (hash128_cmp(h, r->points[mid]) < 0)
@@ -126,6 +131,12 @@ int ring_swift_build(const server_list *servers, size_t tries,
         n++;
     }
     r->head.npoints = n;
+    size_t p = 0;
+    for (unsigned b = 0; b <= 256; b++) {
+        while (p < n && (b == 256 || (r->points[p].hi >> 56) < b))
+            p++;
+        r->first[b] = (uint32_t)p;
+    }
     free(pts);
     *out = &r->head;
     return 0;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "address.h"
+#include "clock.h"
 #include "pool.h"
 
 /* Swift's error limiting, in the client's units. */
@@ -55,12 +56,21 @@ int server_new(const char *name, uint32_t max_connections, server **out);
 /* Closes its connections and frees it. No slot may be borrowed. */
 void server_free(server *s);
 
-/* True while an error-limit ban is in force. Lock-free. */
-static inline bool server_is_limited(server *s, int64_t now)
+/* True when a ban is in force at time now. Lock-free. */
+static inline bool server_limited_at(server *s, int64_t now)
 {
     int64_t until =
         atomic_load_explicit(&s->limited_until, memory_order_relaxed);
     return until != 0 && until > now;
+}
+
+/* True while a ban is in force; reads the clock only for a server that
+ * was ever banned. Lock-free. */
+static inline bool server_is_limited(server *s)
+{
+    int64_t until =
+        atomic_load_explicit(&s->limited_until, memory_order_relaxed);
+    return until != 0 && until > clock_now_ns();
 }
 
 /* Sizes the error history for lp (limit + 1 times) so that recording an

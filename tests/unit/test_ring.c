@@ -1,5 +1,7 @@
 /* Placement: Swift's ring bit for bit, and the native consistent ring. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <criterion/criterion.h>
+#include <openssl/md5.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -235,4 +237,20 @@ Test(ring_consistent, weights_scale_the_share)
     double share = count[1] / 40000.0;
     cr_assert(share > 0.68 && share < 0.82, "weight 3 of 4: %f", share);
     ring_unref(r);
+}
+
+Test(hash, md5_of_every_length_matches_the_library)
+{
+    /* The one-block fast path (up to 55 bytes) and the general path. */
+    unsigned char buf[200], a[16], b[16];
+    for (int i = 0; i < 200; i++)
+        buf[i] = (unsigned char)(i * 37 + 11);
+    for (size_t len = 0; len <= 200; len++) {
+        hash_md5(buf, len, a);
+        MD5_CTX ctx;
+        MD5_Init(&ctx);
+        MD5_Update(&ctx, buf, len);
+        MD5_Final(b, &ctx);
+        cr_assert(memcmp(a, b, 16) == 0, "length %zu", len);
+    }
 }

@@ -28,12 +28,12 @@ Test(error_limit, the_eleventh_error_in_a_minute_bans)
     int64_t t0 = SEC(1000);
     for (int i = 0; i < 10; i++) {
         cr_assert_not(server_record_error(s, &lp, t0 + SEC(i)), "error %d", i + 1);
-        cr_assert_not(server_is_limited(s, t0 + SEC(i)));
+        cr_assert_not(server_limited_at(s, t0 + SEC(i)));
     }
     cr_assert(server_record_error(s, &lp, t0 + SEC(10)));
-    cr_assert(server_is_limited(s, t0 + SEC(11)));
-    cr_assert(server_is_limited(s, t0 + SEC(69.9)));
-    cr_assert_not(server_is_limited(s, t0 + SEC(70)), "ban lasts 60 s");
+    cr_assert(server_limited_at(s, t0 + SEC(11)));
+    cr_assert(server_limited_at(s, t0 + SEC(69.9)));
+    cr_assert_not(server_limited_at(s, t0 + SEC(70)), "ban lasts 60 s");
     cr_assert_eq(atomic_load(&s->errors), 11);
     server_free(s);
 }
