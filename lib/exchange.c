@@ -214,6 +214,12 @@ int exchange_run(exchange *x, int64_t deadline)
     if (rc != 0)
         return rc;
     x->iovcnt = 0;
+    return exchange_finish(x, deadline);
+}
+
+int exchange_finish(exchange *x, int64_t deadline)
+{
+    int rc;
     for (;;) {
         x->direct = NULL;
         rc = x->read(x);

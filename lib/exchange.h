@@ -83,6 +83,10 @@ int line_reader_read(exchange *x);
  * deadline. Returns 0 (the reader finished) or a negative failure. */
 int exchange_run(exchange *x, int64_t deadline);
 
+/* The reading half of exchange_run, for an exchange whose output is all
+ * sent. */
+int exchange_finish(exchange *x, int64_t deadline);
+
 /* Sends one request and reads one reply line into *result (and *number).
  * Returns 0 when a line was read, else the I/O or protocol failure. */
 int exchange_line(conn *c, struct iovec *iov, int iovcnt,

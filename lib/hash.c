@@ -48,6 +48,32 @@ void hash_md5(const void *data, size_t len, unsigned char out[MD5_LEN])
     put_le32(out + 12, ctx.D);
 }
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* Sixteen bytes to thirty-two lowercase hex digits with SSE2 (baseline on
+ * x86-64): split the nibbles, interleave them, add '0', and 'a' - '0' - 10
+ * more where a nibble is above 9. */
+void hash_hex(const unsigned char digest[MD5_LEN], char out[MD5_HEX_LEN])
+{
+    const __m128i low4 = _mm_set1_epi8(0x0f);
+    __m128i v = _mm_loadu_si128((const __m128i *)digest);
+    __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
+    __m128i lo = _mm_and_si128(v, low4);
+    __m128i a = _mm_unpacklo_epi8(hi, lo);
+    __m128i b = _mm_unpackhi_epi8(hi, lo);
+    const __m128i nine = _mm_set1_epi8(9), zero = _mm_set1_epi8('0'),
+                  gap = _mm_set1_epi8('a' - '0' - 10);
+    a = _mm_add_epi8(_mm_add_epi8(a, zero),
+                     _mm_and_si128(_mm_cmpgt_epi8(a, nine), gap));
+    b = _mm_add_epi8(_mm_add_epi8(b, zero),
+                     _mm_and_si128(_mm_cmpgt_epi8(b, nine), gap));
+    _mm_storeu_si128((__m128i *)out, a);
+    _mm_storeu_si128((__m128i *)(out + 16), b);
+}
+
+#else
+
 /* "00".."ff", two characters per byte value. */
 static const char hex_pairs[513] =
     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -64,3 +90,5 @@ void hash_hex(const unsigned char digest[MD5_LEN], char out[MD5_HEX_LEN])
     for (int i = 0; i < MD5_LEN; i++)
         memcpy(out + 2 * i, hex_pairs + 2 * digest[i], 2);
 }
+
+#endif

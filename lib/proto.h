@@ -50,7 +50,9 @@ typedef struct reply {
  * Parses the reply line at the start of buf[0..len). Returns the number of
  * bytes the line takes including its CRLF, 0 if the line is not complete
  * yet, or MCRING_EPROTO when it is malformed, longer than PROTO_MAX_LINE, or
- * a VALUE announcing more than max_value bytes.
+ * a VALUE announcing more than max_value bytes. A VALUE's key is returned
+ * as the bytes between its spaces (1..250 of them): the caller must match
+ * it against the keys it asked for, which is what makes it trustworthy.
  */
 ssize_t proto_parse_line(const char *buf, size_t len, size_t max_value,
                          reply *r);

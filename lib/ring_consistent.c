@@ -61,9 +61,13 @@ static size_t consistent_locate(const mcring_ring *ring, const keyhash *key,
             hi = mid;
     }
 
+    size_t pos = lo % r->head.npoints;
+    if (want == 1) {
+        out[0] = r->owner[pos];
+        return 1;
+    }
     walk_set w;
     walk_set_init(&w, out, want, ring->nservers);
-    size_t pos = lo % r->head.npoints;
     for (size_t step = 0; step < r->head.npoints; step++) {
         if (walk_set_add(&w, r->owner[pos]))
             break;

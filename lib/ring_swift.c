@@ -56,6 +56,10 @@ static size_t swift_locate(const mcring_ring *ring, const keyhash *key,
             lo = mid + 1;
     }
 
+    if (want == 1) { /* the usual question: just the first server */
+        out[0] = r->owner[(lo + 1) % r->head.npoints];
+        return 1;
+    }
     walk_set w;
     walk_set_init(&w, out, want, ring->nservers);
     size_t pos = lo;

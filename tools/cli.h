@@ -20,7 +20,11 @@ typedef struct cli {
     unsigned long seed; /* ring-diff */
     const char *ring_mode;           /* --ring */
     const char *old_ring, *new_ring; /* ring-diff modes */
-    double interval, duration;       /* monitor */
+    double interval, duration;       /* monitor, bench */
+    int threads, batch, max_conns;   /* bench */
+    long ops, value_size;
+    double get_ratio, swap_interval_ms;
+    const char *swap_list;
     int argc;  /* positional arguments after the subcommand */
     char **argv;
 } cli;
@@ -42,5 +46,6 @@ int cmd_locate(cli *c);
 int cmd_ring_diff(cli *c);
 int cmd_stats(cli *c);
 int cmd_monitor(cli *c);
+int cmd_bench(cli *c);
 
 #endif

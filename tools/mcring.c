@@ -32,6 +32,11 @@ static void usage(FILE *f)
         "  ring-diff OLD NEW [--keys N] [--seed S] [--old-ring M] [--new-ring M]\n"
         "                             how many keys change server between two\n"
         "                             server lists\n"
+        "  bench [--threads T] [--ops N | --duration S] [--keys K]\n"
+        "        [--value-size V] [--get-ratio R] [--batch B]\n"
+        "        [--swap LIST2 [--swap-interval-ms MS]] [--max-conns C]\n"
+        "                             load the pool and report throughput\n"
+        "                             and latency (last line: key=value)\n"
         "  monitor [--interval S] [--duration S]\n"
         "                             probe and print counters every S seconds;\n"
         "                             reloads --config when it changes or on\n"
@@ -105,6 +110,14 @@ enum {
     OPT_NEW_RING,
     OPT_INTERVAL,
     OPT_DURATION,
+    OPT_THREADS,
+    OPT_OPS,
+    OPT_VALUE_SIZE,
+    OPT_GET_RATIO,
+    OPT_BATCH,
+    OPT_SWAP,
+    OPT_SWAP_INTERVAL,
+    OPT_MAX_CONNS,
 };
 
 static const struct option long_opts[] = {
@@ -124,6 +137,14 @@ static const struct option long_opts[] = {
     {"new-ring", required_argument, NULL, OPT_NEW_RING},
     {"interval", required_argument, NULL, OPT_INTERVAL},
     {"duration", required_argument, NULL, OPT_DURATION},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"ops", required_argument, NULL, OPT_OPS},
+    {"value-size", required_argument, NULL, OPT_VALUE_SIZE},
+    {"get-ratio", required_argument, NULL, OPT_GET_RATIO},
+    {"batch", required_argument, NULL, OPT_BATCH},
+    {"swap", required_argument, NULL, OPT_SWAP},
+    {"swap-interval-ms", required_argument, NULL, OPT_SWAP_INTERVAL},
+    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
     {NULL, 0, NULL, 0},
 };
 
@@ -135,7 +156,7 @@ static const struct {
     {"delete", cmd_delete},     {"incr", cmd_incr},
     {"decr", cmd_decr},         {"locate", cmd_locate},
     {"ring-diff", cmd_ring_diff}, {"stats", cmd_stats},
-    {"monitor", cmd_monitor},
+    {"monitor", cmd_monitor},   {"bench", cmd_bench},
 };
 
 /* Options apply in a fixed order whatever the command line's order:
@@ -160,7 +181,13 @@ static int queue(pending *p, const char *name, const char *value)
 
 int main(int argc, char **argv)
 {
-    cli c = {.ttl = 0, .keys = -1, .seed = 1, .interval = 1.0};
+    cli c = {.ttl = 0,
+             .keys = -1,
+             .seed = 1,
+             .interval = 1.0,
+             .value_size = -1,
+             .get_ratio = -1,
+             .swap_interval_ms = 10};
     pending p = {0};
     int rc = EXIT_ERR;
     if (mcring_options_new(&c.opts) != 0)
@@ -242,8 +269,65 @@ int main(int argc, char **argv)
             }
             break;
         case OPT_DURATION:
-            if (parse_number("--duration", optarg, &c.duration))
+            if (parse_number("--duration", optarg, &c.duration) ||
+                c.duration < 0) {
+                cli_fail("--duration", "must be >= 0");
                 goto out;
+            }
+            break;
+        case OPT_THREADS:
+            if (parse_number("--threads", optarg, &d) || d < 1 || d > 4096) {
+                cli_fail("--threads", "must be 1 to 4096");
+                goto out;
+            }
+            c.threads = (int)d;
+            break;
+        case OPT_OPS:
+            if (parse_number("--ops", optarg, &d) || d < 1 || d > 1e12) {
+                cli_fail("--ops", "must be 1 to 1e12");
+                goto out;
+            }
+            c.ops = (long)d;
+            break;
+        case OPT_VALUE_SIZE:
+            if (parse_number("--value-size", optarg, &d) || d < 0 ||
+                d > 1 << 30) {
+                cli_fail("--value-size", "must be 0 to 2^30");
+                goto out;
+            }
+            c.value_size = (long)d;
+            break;
+        case OPT_GET_RATIO:
+            if (parse_number("--get-ratio", optarg, &c.get_ratio) ||
+                c.get_ratio < 0 || c.get_ratio > 1) {
+                cli_fail("--get-ratio", "must be 0 to 1");
+                goto out;
+            }
+            break;
+        case OPT_BATCH:
+            if (parse_number("--batch", optarg, &d) || d < 1 || d > 100000) {
+                cli_fail("--batch", "must be 1 to 100000");
+                goto out;
+            }
+            c.batch = (int)d;
+            break;
+        case OPT_SWAP:
+            c.swap_list = optarg;
+            break;
+        case OPT_SWAP_INTERVAL:
+            if (parse_number("--swap-interval-ms", optarg,
+                             &c.swap_interval_ms) ||
+                !(c.swap_interval_ms > 0)) {
+                cli_fail("--swap-interval-ms", "must be > 0");
+                goto out;
+            }
+            break;
+        case OPT_MAX_CONNS:
+            if (parse_number("--max-conns", optarg, &d) || d < 1 || d > 65536) {
+                cli_fail("--max-conns", "must be 1 to 65536");
+                goto out;
+            }
+            c.max_conns = (int)d;
             break;
         default:
             usage(stderr);

@@ -112,7 +112,6 @@ Test(proto, malformed)
         "VALUE k -1 1\r\n",       /* negative flags */
         "VALUE k 4294967296 1\r\n", /* flags over 32 bits */
         "VALUE k 0 x\r\n",        /* non-numeric length */
-        "VALUE k\x01 0 1\r\n",    /* control character in a key */
         "end\r\n",                /* lowercase */
         "HELLO\r\n",
         "\r\n",
