@@ -6,6 +6,7 @@
  *
  *   compare --servers LIST [--swap-list LIST2] [--duration S] [--rounds R]
  *           [--threads 1,2,4,8,16] [--batches 10,100,1000] [--csv FILE]
+ *           [--out DIR]     (medians for the charts: DIR/mix.dat, mget.dat)
  *   compare --servers LIST --driver NAME --ops N        (one sequential
  *           run, for instruction counts under callgrind)
  *
@@ -45,6 +46,7 @@ static struct {
     int threads[16], nthreads;
     int batches[16], nbatches;
     const char *csv;
+    const char *out_dir; /* mix.dat, mget.dat for the charts */
     const char *one_driver;
     long one_ops;
     int keys;
@@ -463,8 +465,26 @@ static double median_of(const char *workload, const char *driver, int threads,
 
 static const char *const drivers[] = {"mcring", "libmemcached", "floor"};
 
+static FILE *open_dat(const char *name)
+{
+    if (opt.out_dir == NULL)
+        return NULL;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", opt.out_dir, name);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        perror(path);
+    return f;
+}
+
 static void summary(void)
 {
+    FILE *mix = open_dat("mix.dat"), *mget = open_dat("mget.dat");
+    if (mix != NULL)
+        fprintf(mix, "# threads mcring libmemcached floor (ops/s) "
+                     "p99_us: mcring libmemcached floor\n");
+    if (mget != NULL)
+        fprintf(mget, "# batch mcring libmemcached floor (keys/s)\n");
     printf("\n# single-key mix: 90%% get / 10%% set, %d keys of %zu bytes; "
            "medians of %d rounds of %.1f s\n",
            opt.keys, opt.value_size, opt.rounds, opt.duration);
@@ -479,6 +499,11 @@ static void summary(void)
         printf("%7d %12.0f %12.0f %12.0f %9.3f %9.3f %9.1f %9.1f\n", t, m, l, f,
                m / l, m / f, median_of("mix", "mcring", t, 1, 1),
                median_of("mix", "libmemcached", t, 1, 1));
+        if (mix != NULL)
+            fprintf(mix, "%d %.0f %.0f %.0f %.1f %.1f %.1f\n", t, m, l, f,
+                    median_of("mix", "mcring", t, 1, 1),
+                    median_of("mix", "libmemcached", t, 1, 1),
+                    median_of("mix", "floor", t, 1, 1));
     }
     printf("\n# multi-get: keys per second, one thread\n");
     printf("%7s %12s %12s %12s %9s %9s\n", "batch", "mcring", "libmemcached",
@@ -490,7 +515,13 @@ static void summary(void)
                f = median_of("mget", "floor", 1, b, 0);
         printf("%7d %12.0f %12.0f %12.0f %9.3f %9.3f\n", b, m, l, f, m / l,
                m / f);
+        if (mget != NULL)
+            fprintf(mget, "%d %.0f %.0f %.0f\n", b, m, l, f);
     }
+    if (mix != NULL)
+        fclose(mix);
+    if (mget != NULL)
+        fclose(mget);
 }
 
 /* mcring alone with and without a ring swap every 10 ms. */
@@ -574,6 +605,7 @@ int main(int argc, char **argv)
         {"csv", required_argument, NULL, 'c'},
         {"driver", required_argument, NULL, 'D'},
         {"ops", required_argument, NULL, 'o'},
+        {"out", required_argument, NULL, 'O'},
         {NULL, 0, NULL, 0},
     };
     opt.nthreads = parse_list("1,2,4,8,16", opt.threads);
@@ -590,6 +622,7 @@ int main(int argc, char **argv)
         case 'c': opt.csv = optarg; break;
         case 'D': opt.one_driver = optarg; break;
         case 'o': opt.one_ops = atol(optarg); break;
+        case 'O': opt.out_dir = optarg; break;
         default:
             fprintf(stderr, "usage: see the comment at the top of compare.c\n");
             return 2;
