@@ -651,12 +651,22 @@ int mcring_options_load(mcring_options *o, const char *path, char *err,
         free(text);
         return err_set(err, errlen, MCRING_ECONFIG, "%s: read error", path);
     }
-    text[n] = '\0';
-    if (memchr(text, '\0', n) != NULL) {
-        free(text);
+    int rc = options_load_text(o, path, text, n, err, errlen);
+    free(text);
+    return rc;
+}
+
+int options_load_text(mcring_options *o, const char *path, const char *data,
+                      size_t n, char *err, size_t errlen)
+{
+    if (memchr(data, '\0', n) != NULL)
         return err_set(err, errlen, MCRING_ECONFIG,
                        "%s: contains a NUL byte (not a text file)", path);
-    }
+    char *text = malloc(n + 1);
+    if (text == NULL)
+        return err_set(err, errlen, MCRING_ENOMEM, "out of memory");
+    memcpy(text, data, n);
+    text[n] = '\0';
 
     conf c = {0};
     int rc = parse_conf_text(path, text, &c, err, errlen);

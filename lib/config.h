@@ -60,4 +60,9 @@ int options_copy(mcring_options *dst, const mcring_options *src);
 /* Frees what the options own (not the struct itself). */
 void options_clear(mcring_options *o);
 
+/* mcring_options_load on text already in memory (n bytes; no NUL needed);
+ * path only names it in messages. */
+int options_load_text(mcring_options *o, const char *path, const char *text,
+                      size_t n, char *err, size_t errlen);
+
 #endif
