@@ -38,7 +38,7 @@ Test(options, swift_defaults)
     cr_assert_float_eq(o->error_limit, 10, 1e-12);
     cr_assert_eq(o->item_size_warning_threshold, -1);
     cr_assert_not(o->tls_enabled);
-    cr_assert_eq(o->ring, RING_SWIFT);
+    cr_assert_eq(o->ring.mode, RING_SWIFT);
     cr_assert_eq(o->keys, KEYS_SWIFT);
     mcring_options_free(o);
 }
@@ -134,7 +134,7 @@ Test(conf, default_section_interpolation_and_continuations)
     cr_assert_eq(mcring_options_load(o, p, err, sizeof(err)), 0, "%s", err);
     cr_assert_str_eq(o->servers, "10.0.0.1:1,\n10.0.0.2:2");
     cr_assert_eq(o->tries, 1, "inherited from [DEFAULT]");
-    cr_assert_eq(o->ring, RING_CONSISTENT);
+    cr_assert_eq(o->ring.mode, RING_CONSISTENT);
     unlink(p);
     mcring_options_free(o);
 }

@@ -12,7 +12,7 @@ static mcring_ring *build(ring_mode mode, const char *list, size_t tries)
     char err[256];
     cr_assert_eq(server_list_parse(list, &l, err, sizeof(err)), 0, "%s", err);
     mcring_ring *r;
-    cr_assert_eq(ring_build(mode, &l, tries, &r, err, sizeof(err)), 0, "%s",
+    cr_assert_eq(ring_build(ring_config_of(mode), &l, tries, &r, err, sizeof(err)), 0, "%s",
                  err);
     server_list_free(&l);
     return r;
@@ -212,7 +212,7 @@ Test(ring_swift, weights_are_refused)
     cr_assert_eq(server_list_parse("a:1:2,b:1", &l, NULL, 0), 0);
     mcring_ring *r;
     char err[256] = "";
-    cr_assert_eq(ring_build(RING_SWIFT, &l, 2, &r, err, sizeof(err)),
+    cr_assert_eq(ring_build(ring_config_of(RING_SWIFT), &l, 2, &r, err, sizeof(err)),
                  MCRING_ECONFIG);
     cr_assert(strstr(err, "weight") != NULL);
     server_list_free(&l);
