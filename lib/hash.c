@@ -132,9 +132,23 @@ uint32_t hash_crc32_hashkit(const void *data, size_t len)
     return (hash_crc32_ieee(data, len) >> 16) & 0x7fffu;
 }
 
-uint32_t hash_crc16_arc(const void *data, size_t len)
+/* Entry i of the CRC-16/XMODEM table (polynomial 0x1021, not reflected):
+ * the register after shifting byte i through it. */
+static uint32_t xmodem_entry(uint32_t i)
 {
-    return crc_reflected(data, len, 0, 0xa001u) & 0xffffu;
+    uint32_t t = i << 8;
+    for (int bit = 0; bit < 8; bit++)
+        t = (t & 0x8000u) ? (t << 1) ^ 0x1021u : t << 1;
+    return t & 0xffffu;
+}
+
+uint32_t hash_crc16_twemproxy(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint32_t crc = 0;
+    for (size_t i = 0; i < len; i++)
+        crc = (crc << 8) ^ xmodem_entry(((crc >> 8) ^ p[i]) & 0xffu);
+    return crc;
 }
 
 uint32_t hash_hsieh(const void *data, size_t len, bool signed_bytes)
@@ -382,7 +396,7 @@ uint32_t hash32(hash_fn fn, const void *data, size_t len, bool signed_bytes)
         hash_md5(data, len, d);
         return hash_md5_word(d, 0);
     case HASH_CRC16:
-        return hash_crc16_arc(data, len);
+        return hash_crc16_twemproxy(data, len);
     case HASH_CRC32:
         return hash_crc32_hashkit(data, len);
     case HASH_CRC32A:

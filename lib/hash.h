@@ -82,8 +82,11 @@ uint32_t hash_crc32_ieee(const void *data, size_t len);
 /* libmemcached's "CRC" and twemproxy's "crc32": bits 16..30 of the
  * standard CRC-32, a 15-bit value. */
 uint32_t hash_crc32_hashkit(const void *data, size_t len);
-/* CRC-16/ARC (reflected 0x8005, init 0); twemproxy's "crc16". */
-uint32_t hash_crc16_arc(const void *data, size_t len);
+/* twemproxy 0.5.0's "crc16": CRC-16/XMODEM steps (polynomial 0x1021,
+ * init 0) on a 32-bit register that is never cut to 16 bits, so the bytes
+ * shifted out on the left stay in the result. Its low 16 bits are the
+ * CRC-16/XMODEM. */
+uint32_t hash_crc16_twemproxy(const void *data, size_t len);
 /* Paul Hsieh's SuperFastHash as twemproxy builds it (byte-wise 16-bit
  * reads; the third byte of a 3-byte tail read through char). */
 uint32_t hash_hsieh(const void *data, size_t len, bool signed_bytes);

@@ -106,17 +106,17 @@ static int check_config(ring_config *c, const server_list *servers,
     bool key_hash = c->mode == RING_LIBMEMCACHED_KETAMA ||
                     c->mode == RING_LIBMEMCACHED_WEIGHTED ||
                     c->mode == RING_TWEMPROXY;
+    if (servers->has_labels && c->mode != RING_TWEMPROXY)
+        return err_set(err, errlen, MCRING_ECONFIG,
+                       "server names (host:port:weight name) are "
+                       "twemproxy's; the %s ring places by address",
+                       mode);
     if (servers->has_weights && !weights)
         return err_set(err, errlen, MCRING_ECONFIG,
                        "server weights (host:port:weight) need a ring mode "
                        "that uses them (consistent, "
                        "libmemcached-ketama-weighted, twemproxy); the %s "
                        "ring has none",
-                       mode);
-    if (servers->has_labels && c->mode != RING_TWEMPROXY)
-        return err_set(err, errlen, MCRING_ECONFIG,
-                       "server names (host:port:weight name) are "
-                       "twemproxy's; the %s ring places by address",
                        mode);
     if (c->key_hash != RING_HASH_DEFAULT && !key_hash)
         return err_set(err, errlen, MCRING_ECONFIG,

@@ -155,21 +155,74 @@ static uint32_t weighted_points(unsigned weight, uint64_t total_weight,
  * when the entry has one; else the host as configured (never resolved;
  * IPv6 without brackets), followed by ":port" unless the port is 11211. A
  * Unix socket has no port of its own: libmemcached gives it whichever
- * port the application passed (config->socket_port).
+ * port the application passed (config->socket_port); twemproxy 0.5.0
+ * names it by its path and an empty port, "path:".
  */
 static int point_prefix(const ring_config *config, const server_list *servers,
                         size_t e, char *buf, size_t cap)
 {
-    if (config->mode == RING_TWEMPROXY && servers->labels[e] != NULL)
+    bool twemproxy = config->mode == RING_TWEMPROXY;
+    if (twemproxy && servers->labels[e] != NULL)
         return snprintf(buf, cap, "%s", servers->labels[e]);
     address a;
     const char *name = servers->names[e];
     if (address_parse(name, strlen(name), &a, NULL, 0) != 0)
         return -1; /* cannot happen: the list was validated */
+    if (a.is_unix && twemproxy)
+        return snprintf(buf, cap, "%s:", a.host);
     unsigned port = a.is_unix ? config->socket_port : a.port_num;
     if (port == ADDRESS_DEFAULT_PORT)
         return snprintf(buf, cap, "%s", a.host);
     return snprintf(buf, cap, "%s:%u", a.host, port);
+}
+
+static void free_prefixes(char **prefixes, size_t n)
+{
+    if (prefixes != NULL)
+        for (size_t e = 0; e < n; e++)
+            free(prefixes[e]);
+    free(prefixes);
+}
+
+/* Every entry's point prefix, or NULL with *rc set (and err for
+ * MCRING_ECONFIG). twemproxy refuses a pool where two servers have the
+ * same name (as given, or host[:port] when none is), and so does this. */
+static char **point_prefixes(const ring_config *config,
+                             const server_list *servers, char *err,
+                             size_t errlen, int *rc)
+{
+    char **prefixes = calloc(servers->count, sizeof(*prefixes));
+    if (prefixes == NULL) {
+        *rc = MCRING_ENOMEM;
+        return NULL;
+    }
+    char buf[MCRING_NAME_MAX + 8];
+    for (size_t e = 0; e < servers->count; e++) {
+        int len = point_prefix(config, servers, e, buf, sizeof(buf));
+        if (len < 0 || (size_t)len >= sizeof(buf)) {
+            *rc = err_set(err, errlen, MCRING_ECONFIG,
+                          "server '%s': name too long for point strings",
+                          servers->names[e]);
+            goto fail;
+        }
+        for (size_t d = 0; config->mode == RING_TWEMPROXY && d < e; d++)
+            if (strcmp(prefixes[d], buf) == 0) {
+                *rc = err_set(err, errlen, MCRING_ECONFIG,
+                              "servers '%s' and '%s' have the same name "
+                              "'%s', which twemproxy refuses",
+                              servers->names[d], servers->names[e], buf);
+                goto fail;
+            }
+        prefixes[e] = strdup(buf);
+        if (prefixes[e] == NULL) {
+            *rc = MCRING_ENOMEM;
+            goto fail;
+        }
+    }
+    return prefixes;
+fail:
+    free_prefixes(prefixes, servers->count);
+    return NULL;
 }
 
 int ring_ketama_build(const ring_config *config, const server_list *servers,
@@ -191,6 +244,8 @@ int ring_ketama_build(const ring_config *config, const server_list *servers,
     bool weighted = config->mode != RING_LIBMEMCACHED_KETAMA;
 
     size_t entries = servers->count;
+    char **prefixes = NULL;
+    kpoint *pts = NULL;
     uint32_t *entry_server = ring_entry_servers(&r->head, servers);
     uint32_t *count = calloc(entries, sizeof(*count));
     if (entry_server == NULL || count == NULL) {
@@ -207,32 +262,26 @@ int ring_ketama_build(const ring_config *config, const server_list *servers,
                             : KETAMA_POINTS_UNWEIGHTED;
         total += count[e];
     }
-    kpoint *pts = malloc((total ? total : 1) * sizeof(*pts));
+    prefixes = point_prefixes(config, servers, err, errlen, &rc);
+    if (prefixes == NULL)
+        goto fail;
+    pts = malloc((total ? total : 1) * sizeof(*pts));
     r->points = malloc((total ? total : 1) * sizeof(*r->points));
     r->owner = malloc((total ? total : 1) * sizeof(*r->owner));
     if (pts == NULL || r->points == NULL || r->owner == NULL) {
-        free(pts);
         rc = MCRING_ENOMEM;
         goto fail;
     }
 
-    char prefix[MCRING_NAME_MAX + 8], str[MCRING_NAME_MAX + 32];
+    char str[MCRING_NAME_MAX + 32];
     size_t k = 0;
     for (size_t e = 0; e < entries; e++) {
-        int plen = point_prefix(config, servers, e, prefix, sizeof(prefix));
-        if (plen < 0 || (size_t)plen >= sizeof(prefix)) {
-            free(pts);
-            rc = err_set(err, errlen, MCRING_ECONFIG,
-                         "server '%s': name too long for point strings",
-                         servers->names[e]);
-            goto fail;
-        }
+        const char *prefix = prefixes[e];
         uint32_t strings = weighted ? count[e] / KETAMA_POINTS_PER_MD5
                                     : count[e];
         for (uint32_t i = 0; i < strings; i++) {
             int len = snprintf(str, sizeof(str), "%s-%u", prefix, i);
             if (config->mode == RING_TWEMPROXY && len > TWEMPROXY_POINT_MAX) {
-                free(pts);
                 rc = err_set(err, errlen, MCRING_ECONFIG,
                              "server '%s': twemproxy hashes at most %d bytes "
                              "of '%s-N' (a longer name or host overflows its "
@@ -261,12 +310,15 @@ int ring_ketama_build(const ring_config *config, const server_list *servers,
     }
     r->head.npoints = total;
     free(pts);
+    free_prefixes(prefixes, entries);
     free(entry_server);
     free(count);
     *out = &r->head;
     return 0;
 
 fail:
+    free(pts);
+    free_prefixes(prefixes, entries);
     free(entry_server);
     free(count);
     ketama_destroy(&r->head);
