@@ -4,6 +4,7 @@
  * key; the legacy function is still exported and is the fast path. */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <openssl/md5.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "hash.h"
@@ -108,23 +109,36 @@ uint32_t hash_fnv1a_64(const void *data, size_t len, bool signed_bytes)
     return fnv1a(data, len, FNV64_BASIS_LO, FNV64_PRIME_LO, signed_bytes);
 }
 
-/* Reflected CRC register update, one bit at a time: short keys make a
- * table's setup and cache footprint cost more than it saves, and these
- * hashes are only used by modes that ask for them. */
-static uint32_t crc_reflected(const unsigned char *p, size_t len,
-                              uint32_t crc, uint32_t poly)
+/* CRC tables: entry i is the register after shifting byte i through it,
+ * computed bit by bit once, on first use (pthread_once makes that safe
+ * from any thread). A table makes a short key's CRC several times cheaper
+ * than shifting every bit. */
+static uint32_t crc32_table[256];  /* reflected 0xedb88320 */
+static uint32_t xmodem_table[256]; /* 0x1021, not reflected */
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_tables_init(void)
 {
-    for (size_t i = 0; i < len; i++) {
-        crc ^= p[i];
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t r = i;
         for (int bit = 0; bit < 8; bit++)
-            crc = (crc >> 1) ^ (poly & (0u - (crc & 1u)));
+            r = (r >> 1) ^ (0xedb88320u & (0u - (r & 1u)));
+        crc32_table[i] = r;
+        uint32_t t = i << 8;
+        for (int bit = 0; bit < 8; bit++)
+            t = (t & 0x8000u) ? (t << 1) ^ 0x1021u : t << 1;
+        xmodem_table[i] = t & 0xffffu;
     }
-    return crc;
 }
 
 uint32_t hash_crc32_ieee(const void *data, size_t len)
 {
-    return ~crc_reflected(data, len, 0xffffffffu, 0xedb88320u);
+    pthread_once(&crc_once, crc_tables_init);
+    const unsigned char *p = data;
+    uint32_t crc = 0xffffffffu;
+    for (size_t i = 0; i < len; i++)
+        crc = (crc >> 8) ^ crc32_table[(crc ^ p[i]) & 0xffu];
+    return ~crc;
 }
 
 uint32_t hash_crc32_hashkit(const void *data, size_t len)
@@ -132,22 +146,13 @@ uint32_t hash_crc32_hashkit(const void *data, size_t len)
     return (hash_crc32_ieee(data, len) >> 16) & 0x7fffu;
 }
 
-/* Entry i of the CRC-16/XMODEM table (polynomial 0x1021, not reflected):
- * the register after shifting byte i through it. */
-static uint32_t xmodem_entry(uint32_t i)
-{
-    uint32_t t = i << 8;
-    for (int bit = 0; bit < 8; bit++)
-        t = (t & 0x8000u) ? (t << 1) ^ 0x1021u : t << 1;
-    return t & 0xffffu;
-}
-
 uint32_t hash_crc16_twemproxy(const void *data, size_t len)
 {
+    pthread_once(&crc_once, crc_tables_init);
     const unsigned char *p = data;
     uint32_t crc = 0;
     for (size_t i = 0; i < len; i++)
-        crc = (crc << 8) ^ xmodem_entry(((crc >> 8) ^ p[i]) & 0xffu);
+        crc = (crc << 8) ^ xmodem_table[((crc >> 8) ^ p[i]) & 0xffu];
     return crc;
 }
 
