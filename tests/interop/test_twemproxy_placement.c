@@ -2,7 +2,8 @@
  * Placement interop: a real twemproxy (nutcracker) on loopback in front of
  * real memcached servers. Keys are written through the proxy; then every
  * backend is asked directly which keys it holds, and mcring's twemproxy
- * mode must name that backend for each key. One case per hash function
+ * mode must name that backend for each key, and an mcring client in that
+ * mode must read a fifth of them back. One case per hash function
  * twemproxy offers, plus server names, a host name and a Unix socket.
  * nutcracker and the memcached servers die with the test process
  * (PR_SET_PDEATHSIG).
@@ -377,6 +378,23 @@ static void run_case(const tcase *t, uint64_t seed)
     }
     total_compared += t->nkeys;
     ring_unref(ring);
+
+    /* End to end: an mcring client in this mode, with raw keys, reads what
+     * went in through the proxy from the backend it picks itself. */
+    mcring_options *o = opts_for(list, "ring_mode", "twemproxy", "ring_hash",
+                                 t->hash, "key_mode", "raw", "tries", "1",
+                                 NULL);
+    mcring_client *client = client_for(o);
+    mcring_options_free(o);
+    mcring_item item = MCRING_ITEM_INIT;
+    for (int i = 0; i < t->nkeys; i += 5) {
+        int rc = mcring_get(client, keys[i], lens[i], &item);
+        cr_assert_eq(rc, MCRING_OK, "hash %s, key %d: %s", t->hash, i,
+                     mcring_strerror(rc));
+        cr_assert_eq(atoi(item.data), i);
+    }
+    mcring_item_free(&item);
+    mcring_client_free(client);
     free(holder);
     free(lens);
     free(keys);
