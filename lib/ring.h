@@ -4,6 +4,11 @@
  * from a server list and then only read, by any number of threads at once.
  * The client publishes the current ring under RCU (see client.c); this layer
  * knows nothing about that.
+ *
+ * Modes: Swift's ring (ring_swift.c), mcring's consistent ring
+ * (ring_consistent.c), and other clients' placements, bit for bit:
+ * libmemcached's and twemproxy's ketama continuum (ring_ketama.c) and
+ * pymemcache's rendezvous hashing (ring_rendezvous.c); docs/placement.md.
  */
 #ifndef MCRING_RING_H
 #define MCRING_RING_H
@@ -77,7 +82,9 @@ static inline void keyhash_init(keyhash *k, const void *key, size_t len)
 struct placement_ops {
     const char *name;
     /* Writes up to n distinct server indexes into out in try order and
-     * returns how many. Thread-safe; allocates only when n > 64. */
+     * returns how many. Thread-safe; allocates only when n > 64, or in
+     * the pymemcache mode for n > 1 with more than 256 servers (and then
+     * works on without the memory if it cannot be had). */
     size_t (*locate)(const mcring_ring *ring, const keyhash *key,
                      uint32_t *out, size_t n);
     void (*destroy)(mcring_ring *ring);
