@@ -21,10 +21,10 @@
 
 #include "ring.h"
 
-/* Keys up to this many bytes are converted once per lookup on the stack;
- * longer ones (only possible in swift key mode's callers of the public
- * locate, whose wire key is the 32-byte hex anyway) are converted again
- * for every node. */
+/* Keys up to this many bytes (raw keys are at most 250; in swift key mode
+ * the 32-byte hex is hashed) are converted once per lookup on the stack.
+ * Longer ones, which only mcring_ring_locate() passes on unvalidated, are
+ * converted again for every node. */
 #define KEY_STACK_MAX 256
 /* Scores of this many servers are kept on the stack for a try order
  * longer than one server; more are allocated. */
