@@ -39,7 +39,7 @@ static mcring_ring *ring_of(ring_mode mode, int n)
     server_list l;
     server_list_parse(text, &l, NULL, 0);
     mcring_ring *r;
-    if (ring_build(mode, &l, 3, &r, NULL, 0) != 0)
+    if (ring_build(ring_config_of(mode), &l, 3, &r, NULL, 0) != 0)
         abort();
     server_list_free(&l);
     free(text);

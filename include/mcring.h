@@ -135,9 +135,36 @@ MCRING_API void mcring_options_free(mcring_options *opts);
  *  error_suppression_limit       errors allowed per window (10)
  *  item_size_warning_threshold   bytes; -1 disables        (-1)
  *  tls_enabled, tls_cafile, tls_certfile, tls_keyfile
- *  ring_mode                     swift | consistent        (swift)
+ *  ring_mode                     placement (swift):
+ *                                  swift, consistent,
+ *                                  libmemcached-ketama,
+ *                                  libmemcached-ketama-weighted,
+ *                                  twemproxy, pymemcache
+ *                                (the last four put every key where that
+ *                                client does: docs/placement.md)
+ *  ring_hash                     key hash of libmemcached-ketama (default
+ *                                one_at_a_time), libmemcached-ketama-weighted
+ *                                (md5) and twemproxy (fnv1a_64): one of
+ *                                one_at_a_time, md5, crc16, crc32 (= crc),
+ *                                crc32a, fnv1_64, fnv1a_64, fnv1_32,
+ *                                fnv1a_32, hsieh, murmur, jenkins, murmur3;
+ *                                empty: the mode's default
+ *  ring_point_hash               libmemcached-ketama's hash of its point
+ *                                strings (default: ring_hash)
+ *  ring_signed_bytes             true: key bytes >= 0x80 hash as the peers'
+ *                                signed char does on x86-64; false: as on
+ *                                unsigned-char platforms (true)
+ *  ring_socket_port              libmemcached modes: the port a Unix socket's
+ *                                point strings carry, 11211 (added with
+ *                                memcached_server_add) or 0 (added with
+ *                                memcached_server_add_unix_socket) (11211)
  *  key_mode                      swift (MD5 hex on the wire) | raw (swift)
  *  item_size_max                 largest value sent or accepted (1048576)
+ *
+ * A hash a mode does not use, weights (host:port:weight) in a mode without
+ * weights, or server names (host:port:weight name, twemproxy only) are
+ * refused when the ring is built (mcring_client_new, mcring_ring_new ...),
+ * with MCRING_ECONFIG and the reason.
  *
  * One thread at a time per options object.
  */
@@ -273,7 +300,11 @@ MCRING_API size_t mcring_client_stats(mcring_client *client,
  * key; the wire key is the 32-character hex MD5 of them, as in Swift. In raw
  * mode the key goes on the wire as given and must be 1..250 bytes without
  * spaces or control characters (else MCRING_EKEY, and nothing is sent).
- * Placement always uses the MD5 of the caller's key, in both modes.
+ * Swift's and the consistent ring place by the MD5 of the caller's key, in
+ * both modes. The other clients' modes (ring_mode libmemcached-*, twemproxy,
+ * pymemcache) hash the key as that client sees it on the wire: the key as
+ * given in raw mode (the natural pairing), its 32-character hex MD5 in
+ * swift mode.
  *
  * TTLs are seconds as in Swift: fractions truncated toward zero (0.5 means
  * "never expires"), more than 30 days becomes an absolute Unix time,
@@ -366,12 +397,19 @@ MCRING_API mcring_ring *mcring_client_ring(mcring_client *client);
 MCRING_API void mcring_ring_free(mcring_ring *ring);
 /* Distinct servers in the ring. */
 MCRING_API size_t mcring_ring_size(const mcring_ring *ring);
-/* Server i's string as configured (valid while the ring lives). */
+/* Server i's address as configured, without a weight or twemproxy server
+ * name (valid while the ring lives). */
 MCRING_API const char *mcring_ring_server(const mcring_ring *ring, size_t i);
 /* How many servers a call tries: tries capped at the distinct servers. */
 MCRING_API size_t mcring_ring_tries(const mcring_ring *ring);
-/* Name of the ring mode ("swift", "consistent"). */
+/* Name of the ring mode ("swift", "consistent", "twemproxy", ...). */
 MCRING_API const char *mcring_ring_mode(const mcring_ring *ring);
+/* Name of the hash a key gets ("md5" for swift and consistent, "murmur3"
+ * for pymemcache, the configured or default one otherwise), and of the hash
+ * of the ring's points ("md5" except in libmemcached-ketama). Static
+ * strings. Thread-safe. */
+MCRING_API const char *mcring_ring_hash(const mcring_ring *ring);
+MCRING_API const char *mcring_ring_point_hash(const mcring_ring *ring);
 /*
  * The servers a call for key would try, in order: writes up to max server
  * indexes into idx and returns how many (mcring_ring_tries() when max is

@@ -148,14 +148,19 @@ void server_list_free(server_list *list)
 {
     if (list == NULL)
         return;
-    for (size_t i = 0; i < list->count; i++)
+    for (size_t i = 0; i < list->count; i++) {
         free(list->names[i]);
+        free(list->labels[i]);
+    }
     free(list->names);
     free(list->weights);
+    free(list->labels);
     list->names = NULL;
     list->weights = NULL;
+    list->labels = NULL;
     list->count = 0;
     list->has_weights = false;
+    list->has_labels = false;
 }
 
 /* A trailing ":weight" after a port: "h:p:w" (exactly two colons) or
@@ -211,10 +216,36 @@ static int split_weight(const char *s, size_t *len, unsigned *weight,
     return 1;
 }
 
+/* A server name after the weight: "host:port:weight name" (twemproxy).
+ * When the entry has a space, sets *len to the text before it and *label to
+ * what follows the spaces, and returns true; the caller checks both. */
+static bool split_label(const char *s, size_t *len, const char **label,
+                        size_t *label_len)
+{
+    const char *sp = memchr(s, ' ', *len);
+    if (sp == NULL)
+        return false;
+    const char *name = sp;
+    while (*name == ' ')
+        name++; /* the entry is trimmed, so a name follows */
+    *label = name;
+    *label_len = *len - (size_t)(name - s);
+    *len = (size_t)(sp - s);
+    return true;
+}
+
+static bool label_ok(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (iscntrl((unsigned char)s[i]) || s[i] == ' ')
+            return false;
+    return true;
+}
+
 int server_list_parse(const char *text, server_list *out, char *err,
                       size_t errlen)
 {
-    server_list list = {NULL, NULL, 0, false};
+    server_list list = {NULL, NULL, NULL, 0, false, false};
     size_t cap = 0;
     const char *p = text ? text : "";
 
@@ -231,7 +262,22 @@ int server_list_parse(const char *text, server_list *out, char *err,
         if (len > 0) {
             address a;
             unsigned weight = 1;
+            const char *label = NULL;
+            size_t label_len = 0, full_len = len;
+            split_label(s, &len, &label, &label_len);
             int rc = split_weight(s, &len, &weight, err, errlen);
+            if (rc == 0 && label != NULL) {
+                /* Not "host:port:weight name": a space where none may be;
+                 * the address parser says so about the whole entry. */
+                label = NULL;
+                len = full_len;
+            }
+            if (rc == 1 && label != NULL && !label_ok(label, label_len))
+                rc = err_set(err, errlen, MCRING_EADDR,
+                             "server '%.*s': a server name (after the "
+                             "weight) cannot contain spaces or control "
+                             "characters",
+                             (int)full_len, s);
             if (rc == 1)
                 list.has_weights = true;
             if (rc >= 0)
@@ -250,12 +296,25 @@ int server_list_parse(const char *text, server_list *out, char *err,
                 if (w == NULL)
                     goto nomem;
                 list.weights = w;
+                char **l = realloc(list.labels, ncap * sizeof(*l));
+                if (l == NULL)
+                    goto nomem;
+                list.labels = l;
                 cap = ncap;
             }
             list.weights[list.count] = weight;
+            list.labels[list.count] = NULL;
+            if (label != NULL) {
+                list.labels[list.count] = strndup(label, label_len);
+                if (list.labels[list.count] == NULL)
+                    goto nomem;
+                list.has_labels = true;
+            }
             char *name = malloc(len + 1);
-            if (name == NULL)
+            if (name == NULL) {
+                free(list.labels[list.count]);
                 goto nomem;
+            }
             memcpy(name, s, len);
             name[len] = '\0';
             list.names[list.count++] = name;

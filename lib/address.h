@@ -32,13 +32,18 @@ int address_parse(const char *s, size_t len, address *out, char *err,
 /* A parsed server list: the server strings exactly as configured, in order,
  * empty entries dropped, duplicates kept (the ring decides what they mean).
  * An entry may end in a weight after its port, "host:port:weight" or
- * "[v6]:port:weight" (rings that use weights; Swift's does not); the name
- * is then the entry without it. */
+ * "[v6]:port:weight" (rings that use weights; Swift's does not), and a
+ * weight may be followed by a server name after spaces, as twemproxy
+ * writes servers: "host:port:weight name". names[] hold the entries without
+ * weight and name (the address, which identifies the server's connections);
+ * labels[] hold the names. */
 typedef struct server_list {
     char **names;
     unsigned *weights; /* 1 where none was given */
+    char **labels;     /* NULL where no name was given */
     size_t count;
     bool has_weights;  /* some entry gave a weight */
+    bool has_labels;   /* some entry gave a name */
 } server_list;
 
 #define MAX_WEIGHT 1000

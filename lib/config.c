@@ -23,8 +23,9 @@ static void options_defaults(mcring_options *o)
     o->error_interval = DEFAULT_ERROR_INTERVAL;
     o->error_limit = DEFAULT_ERROR_LIMIT;
     o->item_size_warning_threshold = -1;
-    o->ring = RING_SWIFT;
+    o->ring = ring_config_of(RING_SWIFT);
     o->keys = KEYS_SWIFT;
+    o->ring.key_md5hex = true; /* swift key mode: peers see the hex MD5 */
     o->item_size_max = DEFAULT_ITEM_SIZE_MAX;
 }
 
@@ -294,10 +295,52 @@ int mcring_options_set(mcring_options *o, const char *name, const char *value,
         char buf[64];
         snprintf(buf, sizeof(buf), "%.*s", (int)(n < 63 ? n : 63), s);
         int m = ring_mode_parse(buf);
-        if (m < 0)
+        if (m < 0) {
+            char why[256];
+            snprintf(why, sizeof(why), "unknown ring mode (%s)",
+                     ring_mode_names());
+            return bad(err, errlen, name, value, why);
+        }
+        o->ring.mode = (ring_mode)m;
+        return 0;
+    }
+    if (strcmp(name, "ring_hash") == 0 ||
+        strcmp(name, "ring_point_hash") == 0) {
+        /* Empty: the mode's own. Whether the mode has this hash is checked
+         * when the ring is built, as the mode may be set after. */
+        size_t n;
+        const char *s = trim(value, &n);
+        int fn = n == 0 ? RING_HASH_DEFAULT : hash_fn_parse(s, n);
+        if (n > 0 && fn < 0) {
+            char why[320];
+            snprintf(why, sizeof(why), "unknown hash (%s; empty for the "
+                     "ring mode's own)", hash_fn_names());
+            return bad(err, errlen, name, value, why);
+        }
+        if (strcmp(name, "ring_hash") == 0)
+            o->ring.key_hash = fn;
+        else
+            o->ring.point_hash = fn;
+        return 0;
+    }
+    if (strcmp(name, "ring_signed_bytes") == 0) {
+        bool b;
+        if (parse_bool(value, &b) != 0)
             return bad(err, errlen, name, value,
-                       "unknown ring mode (swift, consistent)");
-        o->ring = (ring_mode)m;
+                       "not a boolean (true/1/yes/on/t/y or "
+                       "false/0/no/off/f/n)");
+        o->ring.signed_bytes = b;
+        return 0;
+    }
+    if (strcmp(name, "ring_socket_port") == 0) {
+        if (!parse_int(value, &iv))
+            return bad(err, errlen, name, value, "not an integer");
+        if (iv != 0 && iv != ADDRESS_DEFAULT_PORT)
+            return bad(err, errlen, name, value,
+                       "must be 11211 (memcached_server_add) or 0 "
+                       "(memcached_server_add_unix_socket, "
+                       "memcached_servers_parse)");
+        o->ring.socket_port = (uint16_t)iv;
         return 0;
     }
     if (strcmp(name, "key_mode") == 0) {
@@ -309,6 +352,7 @@ int mcring_options_set(mcring_options *o, const char *name, const char *value,
             o->keys = KEYS_RAW;
         else
             return bad(err, errlen, name, value, "must be swift or raw");
+        o->ring.key_md5hex = o->keys == KEYS_SWIFT;
         return 0;
     }
     if (strcmp(name, "item_size_max") == 0) {

@@ -47,7 +47,9 @@ struct mcring_options {
     int64_t item_size_warning_threshold;
     bool tls_enabled;
     char *tls_cafile, *tls_certfile, *tls_keyfile;
-    ring_mode ring;
+    ring_config ring; /* ring_mode, ring_hash, ring_point_hash,
+                       * ring_signed_bytes, ring_socket_port; key_mode's
+                       * choice mirrored in ring.key_md5hex */
     key_mode keys;
     size_t item_size_max;
     mcring_log_fn log;

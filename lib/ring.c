@@ -7,6 +7,10 @@
 static const char *const mode_names[] = {
     [RING_SWIFT] = "swift",
     [RING_CONSISTENT] = "consistent",
+    [RING_LIBMEMCACHED_KETAMA] = "libmemcached-ketama",
+    [RING_LIBMEMCACHED_WEIGHTED] = "libmemcached-ketama-weighted",
+    [RING_TWEMPROXY] = "twemproxy",
+    [RING_PYMEMCACHE] = "pymemcache",
 };
 
 const char *ring_mode_name(ring_mode mode)
@@ -22,6 +26,12 @@ int ring_mode_parse(const char *name)
         if (mode_names[i] != NULL && strcmp(name, mode_names[i]) == 0)
             return (int)i;
     return -1;
+}
+
+const char *ring_mode_names(void)
+{
+    return "swift, consistent, libmemcached-ketama, "
+           "libmemcached-ketama-weighted, twemproxy, pymemcache";
 }
 
 int ring_head_init(mcring_ring *ring, const struct placement_ops *ops,
@@ -70,23 +80,126 @@ void ring_head_destroy(mcring_ring *ring)
     ring->weights = NULL;
 }
 
-int ring_build(ring_mode mode, const server_list *servers, size_t tries,
+/* The key hashes each peer offers. libmemcached 1.1.4 as Debian builds it
+ * has no hsieh (libhashkit_has_algorithm says so and the hash returns 1 for
+ * every key), and neither libmemcached nor twemproxy offers the other's
+ * CRC-16 or plain CRC-32. */
+static bool libmemcached_has(int fn)
+{
+    return fn != HASH_CRC16 && fn != HASH_CRC32A && fn != HASH_HSIEH;
+}
+
+static bool twemproxy_has(int fn)
+{
+    return fn != HASH_MURMUR3;
+}
+
+/* Resolves the hashes a mode uses and refuses settings it cannot honour.
+ * 0 or MCRING_ECONFIG with the reason in err. */
+static int check_config(ring_config *c, const server_list *servers,
+                        char *err, size_t errlen)
+{
+    const char *mode = ring_mode_name(c->mode);
+    bool weights = c->mode == RING_CONSISTENT ||
+                   c->mode == RING_LIBMEMCACHED_WEIGHTED ||
+                   c->mode == RING_TWEMPROXY;
+    bool key_hash = c->mode == RING_LIBMEMCACHED_KETAMA ||
+                    c->mode == RING_LIBMEMCACHED_WEIGHTED ||
+                    c->mode == RING_TWEMPROXY;
+    if (servers->has_labels && c->mode != RING_TWEMPROXY)
+        return err_set(err, errlen, MCRING_ECONFIG,
+                       "server names (host:port:weight name) are "
+                       "twemproxy's; the %s ring places by address",
+                       mode);
+    if (servers->has_weights && !weights)
+        return err_set(err, errlen, MCRING_ECONFIG,
+                       "server weights (host:port:weight) need a ring mode "
+                       "that uses them (consistent, "
+                       "libmemcached-ketama-weighted, twemproxy); the %s "
+                       "ring has none",
+                       mode);
+    if (c->key_hash != RING_HASH_DEFAULT && !key_hash)
+        return err_set(err, errlen, MCRING_ECONFIG,
+                       "ring_hash applies to libmemcached-ketama, "
+                       "libmemcached-ketama-weighted and twemproxy; the %s "
+                       "ring's hash is fixed",
+                       mode);
+    if (c->point_hash != RING_HASH_DEFAULT &&
+        c->mode != RING_LIBMEMCACHED_KETAMA)
+        return err_set(err, errlen, MCRING_ECONFIG,
+                       "ring_point_hash applies to libmemcached-ketama only; "
+                       "the %s ring's points are fixed",
+                       mode);
+
+    switch (c->mode) {
+    case RING_LIBMEMCACHED_KETAMA:
+        if (c->key_hash == RING_HASH_DEFAULT)
+            c->key_hash = HASH_ONE_AT_A_TIME;
+        if (c->point_hash == RING_HASH_DEFAULT)
+            c->point_hash = c->key_hash;
+        break;
+    case RING_LIBMEMCACHED_WEIGHTED:
+        if (c->key_hash == RING_HASH_DEFAULT)
+            c->key_hash = HASH_MD5;
+        c->point_hash = HASH_MD5;
+        break;
+    case RING_TWEMPROXY:
+        if (c->key_hash == RING_HASH_DEFAULT)
+            c->key_hash = HASH_FNV1A_64;
+        c->point_hash = HASH_MD5;
+        break;
+    default:
+        /* md5 for Swift's and the consistent ring, murmur3 (seed 0) for
+         * pymemcache's scores: recorded for display only. */
+        c->key_hash = c->point_hash =
+            c->mode == RING_PYMEMCACHE ? HASH_MURMUR3 : HASH_MD5;
+        return 0;
+    }
+    if (c->mode == RING_TWEMPROXY) {
+        if (!twemproxy_has(c->key_hash))
+            return err_set(err, errlen, MCRING_ECONFIG,
+                           "twemproxy has no hash '%s'",
+                           hash_fn_name((hash_fn)c->key_hash));
+        return 0;
+    }
+    int fns[2] = {c->key_hash, c->point_hash};
+    for (int i = 0; i < 2; i++)
+        if (!libmemcached_has(fns[i]))
+            return err_set(err, errlen, MCRING_ECONFIG,
+                           "libmemcached has no hash '%s'%s",
+                           hash_fn_name((hash_fn)fns[i]),
+                           fns[i] == HASH_HSIEH
+                               ? " (hsieh is not built into Debian's "
+                                 "libmemcached 1.1.4)"
+                               : "");
+    return 0;
+}
+
+int ring_build(ring_config config, const server_list *servers, size_t tries,
                mcring_ring **out, char *err, size_t errlen)
 {
     int rc;
     if (servers->count == 0)
         return err_set(err, errlen, MCRING_ENOSERVERS, "no servers");
-    if (servers->has_weights && mode == RING_SWIFT)
-        return err_set(err, errlen, MCRING_ECONFIG,
-                       "server weights (host:port:weight) need a ring mode "
-                       "that uses them, such as consistent; Swift's ring "
-                       "has none");
-    switch (mode) {
+    rc = check_config(&config, servers, err, errlen);
+    if (rc != 0)
+        return rc;
+    switch (config.mode) {
     case RING_SWIFT:
         rc = ring_swift_build(servers, tries, out);
         break;
     case RING_CONSISTENT:
         rc = ring_consistent_build(servers, tries, out);
+        break;
+    case RING_LIBMEMCACHED_KETAMA:
+    case RING_LIBMEMCACHED_WEIGHTED:
+    case RING_TWEMPROXY:
+        rc = ring_ketama_build(&config, servers, tries, out, err, errlen);
+        if (rc == MCRING_ECONFIG)
+            return rc; /* err already says why */
+        break;
+    case RING_PYMEMCACHE:
+        rc = ring_rendezvous_build(&config, servers, tries, out);
         break;
     default:
         return err_set(err, errlen, MCRING_ECONFIG, "unknown ring mode");
@@ -94,7 +207,25 @@ int ring_build(ring_mode mode, const server_list *servers, size_t tries,
     if (rc != 0)
         return err_set(err, errlen, rc, "building the ring: %s",
                        mcring_strerror(rc));
+    (*out)->config = config;
     return 0;
+}
+
+uint32_t *ring_entry_servers(const mcring_ring *ring,
+                             const server_list *servers)
+{
+    uint32_t *map = malloc(servers->count * sizeof(*map));
+    if (map == NULL)
+        return NULL;
+    for (size_t e = 0; e < servers->count; e++) {
+        map[e] = 0;
+        for (size_t s = 0; s < ring->nservers; s++)
+            if (strcmp(ring->names[s], servers->names[e]) == 0) {
+                map[e] = (uint32_t)s;
+                break;
+            }
+    }
+    return map;
 }
 
 mcring_ring *ring_ref(mcring_ring *ring)
@@ -175,6 +306,16 @@ size_t mcring_ring_tries(const mcring_ring *ring)
 const char *mcring_ring_mode(const mcring_ring *ring)
 {
     return ring_mode_name(ring->mode);
+}
+
+const char *mcring_ring_hash(const mcring_ring *ring)
+{
+    return hash_fn_name((hash_fn)ring->config.key_hash);
+}
+
+const char *mcring_ring_point_hash(const mcring_ring *ring)
+{
+    return hash_fn_name((hash_fn)ring->config.point_hash);
 }
 
 size_t mcring_ring_locate(const mcring_ring *ring, const void *key,

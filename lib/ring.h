@@ -4,6 +4,11 @@
  * from a server list and then only read, by any number of threads at once.
  * The client publishes the current ring under RCU (see client.c); this layer
  * knows nothing about that.
+ *
+ * Modes: Swift's ring (ring_swift.c), mcring's consistent ring
+ * (ring_consistent.c), and other clients' placements, bit for bit:
+ * libmemcached's and twemproxy's ketama continuum (ring_ketama.c) and
+ * pymemcache's rendezvous hashing (ring_rendezvous.c); docs/placement.md.
  */
 #ifndef MCRING_RING_H
 #define MCRING_RING_H
@@ -20,11 +25,45 @@
 typedef enum ring_mode {
     RING_SWIFT = 0,
     RING_CONSISTENT = 1,
+    /* Compatibility with other clients (docs/placement.md). */
+    RING_LIBMEMCACHED_KETAMA = 2,   /* ring_ketama.c */
+    RING_LIBMEMCACHED_WEIGHTED = 3, /* ring_ketama.c */
+    RING_TWEMPROXY = 4,             /* ring_ketama.c */
+    RING_PYMEMCACHE = 5,            /* ring_rendezvous.c */
 } ring_mode;
 
 /* Name <-> mode; ring_mode_parse returns -1 for an unknown name. */
 const char *ring_mode_name(ring_mode mode);
 int ring_mode_parse(const char *name);
+/* Every mode name, comma-separated, for error messages. */
+const char *ring_mode_names(void);
+
+/* "Use the mode's own" for ring_config's hash fields. */
+#define RING_HASH_DEFAULT (-1)
+
+/*
+ * Everything that decides placement besides the server list. Passed by
+ * value: it is small, and the options hold one as their `ring` member.
+ */
+typedef struct ring_config {
+    ring_mode mode;
+    int key_hash;      /* a hash_fn, or RING_HASH_DEFAULT */
+    int point_hash;    /* libmemcached-ketama: a hash_fn, or
+                        * RING_HASH_DEFAULT for the key hash */
+    bool signed_bytes; /* peers' char is signed (x86-64) */
+    bool key_md5hex;   /* keys go on the wire as the hex MD5 of the
+                        * caller's key (key_mode swift): peers see that */
+    uint16_t socket_port; /* libmemcached: the port a Unix socket's point
+                           * strings carry, 11211 (none shown) or 0 */
+} ring_config;
+
+/* A mode with every other setting at its default. */
+static inline ring_config ring_config_of(ring_mode mode)
+{
+    ring_config c = {mode, RING_HASH_DEFAULT, RING_HASH_DEFAULT, true, false,
+                     11211};
+    return c;
+}
 
 /* A key as the placement sees it: its bytes and their MD5. */
 typedef struct keyhash {
@@ -43,7 +82,9 @@ static inline void keyhash_init(keyhash *k, const void *key, size_t len)
 struct placement_ops {
     const char *name;
     /* Writes up to n distinct server indexes into out in try order and
-     * returns how many. Thread-safe; allocates only when n > 64. */
+     * returns how many. Thread-safe; allocates only when n > 64, or in
+     * the pymemcache mode for n > 1 with more than 256 servers (and then
+     * works on without the memory if it cannot be had). */
     size_t (*locate)(const mcring_ring *ring, const keyhash *key,
                      uint32_t *out, size_t n);
     void (*destroy)(mcring_ring *ring);
@@ -59,11 +100,14 @@ struct mcring_ring {
     char **names;    /* their strings as configured, first-seen order */
     unsigned *weights; /* per distinct server (the first weight given) */
     size_t tries;    /* configured tries capped at nservers */
+    ring_config config;  /* as built, hashes resolved to the ones used */
 };
 
 /* Builds a ring. names may hold duplicates (kept out of nservers). Returns
- * 0, MCRING_ENOMEM or MCRING_ENOSERVERS. */
-int ring_build(ring_mode mode, const server_list *servers, size_t tries,
+ * 0, MCRING_ENOMEM, MCRING_ENOSERVERS or MCRING_ECONFIG (a setting the
+ * mode cannot honour: weights, server names or a hash it does not have;
+ * err says which). */
+int ring_build(ring_config config, const server_list *servers, size_t tries,
                mcring_ring **out, char *err, size_t errlen);
 
 /* Reference counting for rings shared between the client and callers. */
@@ -87,6 +131,19 @@ int ring_swift_build(const server_list *servers, size_t tries,
                      mcring_ring **out);
 int ring_consistent_build(const server_list *servers, size_t tries,
                           mcring_ring **out);
+/* The continuum modes; config's hashes already resolved and checked. */
+int ring_ketama_build(const ring_config *config, const server_list *servers,
+                      size_t tries, mcring_ring **out, char *err,
+                      size_t errlen);
+int ring_rendezvous_build(const ring_config *config,
+                          const server_list *servers, size_t tries,
+                          mcring_ring **out);
+
+/* The distinct server index of each list entry (an array of
+ * servers->count), for modes whose points come from every entry,
+ * duplicates included. NULL when out of memory; free() it. */
+uint32_t *ring_entry_servers(const mcring_ring *ring,
+                             const server_list *servers);
 
 /*
  * Collects distinct servers while walking a ring. For the usual handful of

@@ -19,7 +19,8 @@ typedef struct cli {
     long keys;          /* ring-diff, stats: how many keys */
     unsigned long seed; /* ring-diff */
     const char *ring_mode;           /* --ring */
-    const char *old_ring, *new_ring; /* ring-diff modes */
+    const char *hash, *point_hash;   /* --hash, --point-hash */
+    const char *old_ring, *new_ring; /* ring-diff: MODE[:HASH[:POINT_HASH]] */
     double interval, duration;       /* monitor, bench */
     int threads, batch, max_conns;   /* bench */
     long ops, value_size;

@@ -6,22 +6,54 @@
 
 #include "cli.h"
 
-/* The ring for the command line's options, with the server list and the
- * ring mode replaced when given (the options are the CLI's own). */
-static mcring_ring *ring_for(cli *c, const char *servers, const char *mode)
+/* A ring-diff side: "MODE[:HASH[:POINT_HASH]]", split. Absent parts are
+ * NULL. */
+typedef struct ring_spec {
+    char text[128];
+    const char *mode, *hash, *point_hash;
+} ring_spec;
+
+static void spec_parse(ring_spec *r, const char *text)
+{
+    snprintf(r->text, sizeof(r->text), "%s", text);
+    r->mode = r->text;
+    r->hash = r->point_hash = NULL;
+    char *colon = strchr(r->text, ':');
+    if (colon != NULL) {
+        *colon = '\0';
+        r->hash = colon + 1;
+        colon = strchr(colon + 1, ':');
+        if (colon != NULL) {
+            *colon = '\0';
+            r->point_hash = colon + 1;
+        }
+    }
+}
+
+static bool set_or_fail(cli *c, const char *name, const char *value,
+                        const char *what)
+{
+    char err[512];
+    if (value != NULL &&
+        mcring_options_set(c->opts, name, value, err, sizeof(err)) != 0) {
+        cli_fail(what, err);
+        return false;
+    }
+    return true;
+}
+
+/* The ring for the command line's options, with the server list, ring mode
+ * and hashes replaced where given (the options are the CLI's own). */
+static mcring_ring *ring_for(cli *c, const char *servers, const char *mode,
+                             const char *hash, const char *point_hash)
 {
     char err[512];
     mcring_ring *ring = NULL;
-    if (servers != NULL && mcring_options_set(c->opts, "memcache_servers",
-                                              servers, err, sizeof(err)) != 0) {
-        cli_fail("bad server list", err);
+    if (!set_or_fail(c, "memcache_servers", servers, "bad server list") ||
+        !set_or_fail(c, "ring_mode", mode, "bad ring mode") ||
+        !set_or_fail(c, "ring_hash", hash, "bad hash") ||
+        !set_or_fail(c, "ring_point_hash", point_hash, "bad point hash"))
         return NULL;
-    }
-    if (mode != NULL &&
-        mcring_options_set(c->opts, "ring_mode", mode, err, sizeof(err)) != 0) {
-        cli_fail("bad ring mode", err);
-        return NULL;
-    }
     if (mcring_ring_new(&ring, c->opts, err, sizeof(err)) != 0)
         cli_fail("cannot build the ring", err);
     return ring;
@@ -43,7 +75,7 @@ static void print_order(const mcring_ring *ring, const char *key, size_t len,
 
 int cmd_locate(cli *c)
 {
-    mcring_ring *ring = ring_for(c, NULL, NULL);
+    mcring_ring *ring = ring_for(c, NULL, NULL, NULL, NULL);
     if (ring == NULL)
         return EXIT_ERR;
     size_t *idx = malloc(mcring_ring_tries(ring) * sizeof(*idx));
@@ -111,18 +143,52 @@ static void shares(const tally *t, int n, bool after, long keys, double *max,
     }
 }
 
+/* "swift ring", "twemproxy ring, hash md5", "libmemcached-ketama ring,
+ * hash md5, points one_at_a_time". */
+static const char *describe(const mcring_ring *r, char *buf, size_t len)
+{
+    const char *mode = mcring_ring_mode(r);
+    if (strcmp(mode, "swift") == 0 || strcmp(mode, "consistent") == 0 ||
+        strcmp(mode, "pymemcache") == 0)
+        snprintf(buf, len, "%s ring", mode);
+    else if (strcmp(mcring_ring_hash(r), mcring_ring_point_hash(r)) == 0 ||
+             strcmp(mode, "libmemcached-ketama") != 0)
+        snprintf(buf, len, "%s ring, hash %s", mode, mcring_ring_hash(r));
+    else
+        snprintf(buf, len, "%s ring, hash %s, points %s", mode,
+                 mcring_ring_hash(r), mcring_ring_point_hash(r));
+    return buf;
+}
+
 int cmd_ring_diff(cli *c)
 {
     if (c->argc != 2) {
         fputs("usage: mcring ring-diff OLD_LIST NEW_LIST [--keys N] "
-              "[--seed S] [--old-ring MODE] [--new-ring MODE]\n",
+              "[--seed S] [--old-ring MODE[:HASH[:POINT_HASH]]] "
+              "[--new-ring MODE[:HASH[:POINT_HASH]]]\n",
               stderr);
         return EXIT_ERR;
     }
     const char *base = c->ring_mode ? c->ring_mode : "swift";
-    mcring_ring *old = ring_for(c, c->argv[0], c->old_ring ? c->old_ring : base);
+    ring_spec o, n;
+    spec_parse(&o, c->old_ring ? c->old_ring : base);
+    spec_parse(&n, c->new_ring ? c->new_ring : base);
+    /* A hash named for one side is set for both: the other gets --hash,
+     * else its mode's own (""). Named for neither, the options' own hash
+     * (--hash or the config file) applies to both. */
+    if (o.hash != NULL || n.hash != NULL) {
+        const char *dflt = c->hash ? c->hash : "";
+        o.hash = o.hash ? o.hash : dflt;
+        n.hash = n.hash ? n.hash : dflt;
+    }
+    if (o.point_hash != NULL || n.point_hash != NULL) {
+        const char *dflt = c->point_hash ? c->point_hash : "";
+        o.point_hash = o.point_hash ? o.point_hash : dflt;
+        n.point_hash = n.point_hash ? n.point_hash : dflt;
+    }
+    mcring_ring *old = ring_for(c, c->argv[0], o.mode, o.hash, o.point_hash);
     mcring_ring *new =
-        old ? ring_for(c, c->argv[1], c->new_ring ? c->new_ring : base) : NULL;
+        old ? ring_for(c, c->argv[1], n.mode, n.hash, n.point_hash) : NULL;
     if (new == NULL) {
         mcring_ring_free(old);
         return EXIT_ERR;
@@ -170,10 +236,11 @@ int cmd_ring_diff(cli *c)
         }
     }
 
-    printf("ring-diff: %ld random keys (seed %lu), %s ring (%zu servers) -> "
-           "%s ring (%zu servers)\n",
-           keys, c->seed, mcring_ring_mode(old), nold, mcring_ring_mode(new),
-           nnew);
+    char dold[160], dnew[160];
+    printf("ring-diff: %ld random keys (seed %lu), %s (%zu servers) -> "
+           "%s (%zu servers)\n",
+           keys, c->seed, describe(old, dold, sizeof(dold)), nold,
+           describe(new, dnew, sizeof(dnew)), nnew);
     printf("first server changed: %ld keys (%.2f%%)\n", moved,
            100.0 * (double)moved / (double)keys);
     printf("  of which moved between servers in both lists: %ld (%.2f%%)\n",

@@ -29,9 +29,12 @@ static void usage(FILE *f)
         "  decr KEY DELTA [--ttl N]   subtract DELTA, print the result\n"
         "  stats [--keys N]           probe the pool with N gets, print\n"
         "                             per-server counters\n"
-        "  ring-diff OLD NEW [--keys N] [--seed S] [--old-ring M] [--new-ring M]\n"
+        "  ring-diff OLD NEW [--keys N] [--seed S] [--old-ring SPEC]\n"
+        "            [--new-ring SPEC]\n"
         "                             how many keys change server between two\n"
-        "                             server lists\n"
+        "                             (ring, server list) pairs; SPEC is\n"
+        "                             MODE[:HASH[:POINT_HASH]] (each side\n"
+        "                             defaults to --ring, --hash, --point-hash)\n"
         "  bench [--threads T] [--ops N | --duration S] [--keys K]\n"
         "        [--value-size V] [--get-ratio R] [--batch B]\n"
         "        [--swap LIST2 [--swap-interval-ms MS]] [--max-conns C]\n"
@@ -42,12 +45,30 @@ static void usage(FILE *f)
         "                             reloads --config when it changes or on\n"
         "                             SIGHUP\n"
         "\n"
+        "Server lists take host:port:weight for weighted rings and\n"
+        "host:port:weight name for twemproxy's named servers. locate prints\n"
+        "servers by address (host:port as written), in every mode.\n"
+        "\n"
         "options:\n"
         "  -s, --servers LIST   comma-separated servers (or MCRING_SERVERS)\n"
         "  -c, --config FILE    a Swift memcache.conf ([memcache] section)\n"
         "  -t, --tries N        servers tried per call\n"
-        "  -r, --ring MODE      placement: swift (default) or consistent\n"
-        "  -k, --key-mode MODE  swift (MD5 on the wire, default) or raw\n"
+        "  -r, --ring MODE      placement: swift (default), consistent, or where\n"
+        "                       another client puts keys: libmemcached-ketama,\n"
+        "                       libmemcached-ketama-weighted, twemproxy,\n"
+        "                       pymemcache (see docs/placement.md)\n"
+        "      --hash NAME      key hash of the libmemcached and twemproxy modes:\n"
+        "                       one_at_a_time, md5, crc16, crc32, crc32a,\n"
+        "                       fnv1_64, fnv1a_64, fnv1_32, fnv1a_32, hsieh,\n"
+        "                       murmur, jenkins, murmur3\n"
+        "      --point-hash NAME\n"
+        "                       libmemcached-ketama's hash of its points when it\n"
+        "                       differs from the key hash\n"
+        "      --unsigned-bytes hash bytes >= 0x80 as unsigned-char builds of\n"
+        "                       the peers do (default: as x86-64, signed)\n"
+        "  -k, --key-mode MODE  swift (MD5 on the wire, default) or raw; raw is\n"
+        "                       the natural pairing with another client's ring\n"
+        "                       (in swift mode the peers see the hex MD5)\n"
         "  -o, --option NAME=VALUE\n"
         "                       any memcache.conf option (io_timeout=0.5 ...)\n"
         "  -v, --verbose        print what the library logs to stderr\n"
@@ -118,6 +139,9 @@ enum {
     OPT_SWAP,
     OPT_SWAP_INTERVAL,
     OPT_MAX_CONNS,
+    OPT_HASH,
+    OPT_POINT_HASH,
+    OPT_UNSIGNED_BYTES,
 };
 
 static const struct option long_opts[] = {
@@ -145,6 +169,9 @@ static const struct option long_opts[] = {
     {"swap", required_argument, NULL, OPT_SWAP},
     {"swap-interval-ms", required_argument, NULL, OPT_SWAP_INTERVAL},
     {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+    {"hash", required_argument, NULL, OPT_HASH},
+    {"point-hash", required_argument, NULL, OPT_POINT_HASH},
+    {"unsigned-bytes", no_argument, NULL, OPT_UNSIGNED_BYTES},
     {NULL, 0, NULL, 0},
 };
 
@@ -215,6 +242,20 @@ int main(int argc, char **argv)
             break;
         case 'k':
             if (queue(&p, "key_mode", optarg))
+                goto out;
+            break;
+        case OPT_HASH:
+            c.hash = optarg;
+            if (queue(&p, "ring_hash", optarg))
+                goto out;
+            break;
+        case OPT_POINT_HASH:
+            c.point_hash = optarg;
+            if (queue(&p, "ring_point_hash", optarg))
+                goto out;
+            break;
+        case OPT_UNSIGNED_BYTES:
+            if (queue(&p, "ring_signed_bytes", "false"))
                 goto out;
             break;
         case 'o': {

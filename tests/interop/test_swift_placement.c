@@ -81,7 +81,7 @@ static void compare(const char *servers, int tries, int nkeys)
     cr_assert_eq(server_list_parse(servers, &list, err, sizeof(err)), 0, "%s",
                  err);
     mcring_ring *ring;
-    cr_assert_eq(ring_build(RING_SWIFT, &list, (size_t)tries, &ring, err,
+    cr_assert_eq(ring_build(ring_config_of(RING_SWIFT), &list, (size_t)tries, &ring, err,
                             sizeof(err)),
                  0);
     server_list_free(&list);

@@ -133,3 +133,38 @@ Test(address, weights_after_the_port)
     cr_assert_not(l.has_weights);
     server_list_free(&l);
 }
+
+Test(address, twemproxy_server_names_after_the_weight)
+{
+    server_list l;
+    char err[256];
+    cr_assert_eq(server_list_parse("a:1:3 cacheA, [::1]:5:2   v6name, b:7, "
+                                   "/var/run/mc.sock",
+                                   &l, err, sizeof(err)),
+                 0, "%s", err);
+    cr_assert(l.has_labels);
+    cr_assert(l.has_weights);
+    cr_assert_str_eq(l.names[0], "a:1", "the address identifies the server");
+    cr_assert_str_eq(l.labels[0], "cacheA");
+    cr_assert_eq(l.weights[0], 3);
+    cr_assert_str_eq(l.names[1], "[::1]:5");
+    cr_assert_str_eq(l.labels[1], "v6name");
+    cr_assert_null(l.labels[2]);
+    cr_assert_null(l.labels[3]);
+    server_list_free(&l);
+
+    /* Spaces anywhere else stay errors, with the old message. */
+    static const char *const bad[] = {"a:1 name", "a b", "a:1:2 two words",
+                                      "/tmp/my sock", "a :1:2"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        cr_assert_eq(server_list_parse(bad[i], &l, err, sizeof(err)),
+                     MCRING_EADDR, "%s accepted", bad[i]);
+        cr_assert(strstr(err, "space") != NULL, "%s: %s", bad[i], err);
+    }
+    cr_assert_eq(server_list_parse("a:1:1 x\x01y", &l, err, sizeof(err)),
+                 MCRING_EADDR);
+    cr_assert_eq(server_list_parse("a:1", &l, err, sizeof(err)), 0);
+    cr_assert_not(l.has_labels);
+    server_list_free(&l);
+}

@@ -38,7 +38,7 @@ Test(options, swift_defaults)
     cr_assert_float_eq(o->error_limit, 10, 1e-12);
     cr_assert_eq(o->item_size_warning_threshold, -1);
     cr_assert_not(o->tls_enabled);
-    cr_assert_eq(o->ring, RING_SWIFT);
+    cr_assert_eq(o->ring.mode, RING_SWIFT);
     cr_assert_eq(o->keys, KEYS_SWIFT);
     mcring_options_free(o);
 }
@@ -134,7 +134,7 @@ Test(conf, default_section_interpolation_and_continuations)
     cr_assert_eq(mcring_options_load(o, p, err, sizeof(err)), 0, "%s", err);
     cr_assert_str_eq(o->servers, "10.0.0.1:1,\n10.0.0.2:2");
     cr_assert_eq(o->tries, 1, "inherited from [DEFAULT]");
-    cr_assert_eq(o->ring, RING_CONSISTENT);
+    cr_assert_eq(o->ring.mode, RING_CONSISTENT);
     unlink(p);
     mcring_options_free(o);
 }
@@ -198,5 +198,75 @@ Test(conf, missing_file)
                                      sizeof(err)),
                  MCRING_ECONFIG);
     cr_assert(strstr(err, "/nonexistent/memcache.conf") != NULL);
+    mcring_options_free(o);
+}
+
+Test(options, placement_modes_and_their_settings)
+{
+    mcring_options *o = fresh();
+    char err[256];
+    cr_assert(o->ring.signed_bytes, "x86-64 behaviour by default");
+    cr_assert_eq(o->ring.key_hash, RING_HASH_DEFAULT);
+    cr_assert_eq(o->ring.socket_port, 11211);
+    cr_assert(o->ring.key_md5hex, "swift key mode: peers see the hex");
+    static const char *const modes[] = {
+        "swift", "consistent", "libmemcached-ketama",
+        "libmemcached-ketama-weighted", "twemproxy", "pymemcache"};
+    for (int i = 0; i < 6; i++) {
+        cr_assert_eq(mcring_options_set(o, "ring_mode", modes[i], err,
+                                        sizeof(err)),
+                     0, "%s", err);
+        cr_assert_eq((int)o->ring.mode, i);
+    }
+    cr_assert_eq(mcring_options_set(o, "ring_hash", " md5 ", NULL, 0), 0);
+    cr_assert_eq(o->ring.key_hash, HASH_MD5);
+    cr_assert_eq(mcring_options_set(o, "ring_point_hash", "crc", NULL, 0), 0);
+    cr_assert_eq(o->ring.point_hash, HASH_CRC32);
+    cr_assert_eq(mcring_options_set(o, "ring_hash", "", NULL, 0), 0);
+    cr_assert_eq(o->ring.key_hash, RING_HASH_DEFAULT, "empty: the mode's own");
+    cr_assert_eq(mcring_options_set(o, "ring_signed_bytes", "false", NULL, 0),
+                 0);
+    cr_assert_not(o->ring.signed_bytes);
+    cr_assert_eq(mcring_options_set(o, "ring_socket_port", "0", NULL, 0), 0);
+    cr_assert_eq(o->ring.socket_port, 0);
+    cr_assert_eq(mcring_options_set(o, "key_mode", "raw", NULL, 0), 0);
+    cr_assert_not(o->ring.key_md5hex);
+
+    static const char *bad[][2] = {
+        {"ring_hash", "default"},  {"ring_hash", "sha1"},
+        {"ring_point_hash", "md"}, {"ring_signed_bytes", "signed"},
+        {"ring_socket_port", "80"}, {"ring_socket_port", "x"},
+        {"ring_mode", "ketama"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        cr_assert_eq(mcring_options_set(o, bad[i][0], bad[i][1], err,
+                                        sizeof(err)),
+                     MCRING_ECONFIG, "%s = %s accepted", bad[i][0],
+                     bad[i][1]);
+        cr_assert(strlen(err) > 0);
+    }
+    cr_assert_eq(o->ring.point_hash, HASH_CRC32, "unchanged by errors");
+    cr_assert_eq(o->ring.mode, RING_PYMEMCACHE);
+    mcring_options_free(o);
+}
+
+Test(options, a_hash_the_mode_lacks_fails_when_the_ring_is_built)
+{
+    mcring_options *o = fresh();
+    char err[256] = "";
+    cr_assert_eq(mcring_options_set(o, "ring_hash", "crc16", NULL, 0), 0,
+                 "valid for twemproxy; the mode may be set later");
+    cr_assert_eq(mcring_options_set(o, "ring_mode", "libmemcached-ketama",
+                                    NULL, 0),
+                 0);
+    mcring_ring *r = NULL;
+    cr_assert_eq(mcring_ring_new(&r, o, err, sizeof(err)), MCRING_ECONFIG);
+    cr_assert_not_null(strstr(err, "libmemcached has no hash 'crc16'"), "%s",
+                       err);
+    cr_assert_eq(mcring_options_set(o, "ring_mode", "twemproxy", NULL, 0), 0);
+    cr_assert_eq(mcring_ring_new(&r, o, err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_eq(mcring_ring_hash(r), "crc16");
+    mcring_ring_free(r);
     mcring_options_free(o);
 }
