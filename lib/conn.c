@@ -442,9 +442,7 @@ static ssize_t read_blocking(conn *c, void *dst, size_t cap, int64_t deadline)
     }
 }
 
-/* Moves unread input to the front when the free tail is too short for a
- * reply line. */
-static void make_room(conn *c)
+void conn_make_room(conn *c)
 {
     if (c->rpos == c->rlen) {
         c->rpos = c->rlen = 0;
@@ -457,7 +455,7 @@ static void make_room(conn *c)
 
 int conn_fill(conn *c, int64_t deadline)
 {
-    make_room(c);
+    conn_make_room(c);
     ssize_t n = read_blocking(c, c->rbuf + c->rlen, c->rcap - c->rlen, deadline);
     if (n < 0)
         return (int)n;
@@ -525,7 +523,7 @@ static ssize_t read_nonblocking(conn *c, void *dst, size_t cap)
 
 int conn_try_fill(conn *c)
 {
-    make_room(c);
+    conn_make_room(c);
     ssize_t n = read_nonblocking(c, c->rbuf + c->rlen, c->rcap - c->rlen);
     if (n <= 0)
         return (int)n;

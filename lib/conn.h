@@ -93,6 +93,10 @@ ssize_t conn_try_read_direct(conn *c, void *dst, size_t len);
 /* poll() events to wait for before the next try_* call can progress. */
 short conn_poll_events(const conn *c, bool sending);
 
+/* Before reading more: empties a drained buffer, or moves unread input to
+ * the front when the free tail is too short for a reply line. */
+void conn_make_room(conn *c);
+
 /* Makes sure wbuf holds at least n bytes. 0 or MCRING_ENOMEM. */
 int conn_reserve_wbuf(conn *c, size_t n);
 

@@ -242,7 +242,16 @@ void ring_unref(mcring_ring *ring)
         ring->ops->destroy(ring);
 }
 
-void walk_set_init(walk_set *w, uint32_t *out, size_t want, size_t nservers)
+/* Collects distinct servers while walking a ring. For the usual handful of
+ * tries it scans the few chosen so far; past 64 it switches to a bitmap. */
+typedef struct walk_set {
+    uint32_t *out;
+    size_t n, want;
+    uint64_t *bits; /* NULL until needed */
+    size_t nservers;
+} walk_set;
+
+static void walk_set_init(walk_set *w, uint32_t *out, size_t want, size_t nservers)
 {
     w->out = out;
     w->n = 0;
@@ -251,7 +260,8 @@ void walk_set_init(walk_set *w, uint32_t *out, size_t want, size_t nservers)
     w->nservers = nservers;
 }
 
-bool walk_set_add(walk_set *w, uint32_t s)
+/* Adds server s if not chosen yet; true when the walk is done. */
+static bool walk_set_add(walk_set *w, uint32_t s)
 {
     if (w->bits != NULL) {
         if (w->bits[s / 64] & (UINT64_C(1) << (s % 64)))
@@ -275,10 +285,28 @@ bool walk_set_add(walk_set *w, uint32_t s)
     return w->n >= w->want;
 }
 
-void walk_set_done(walk_set *w)
+static void walk_set_done(walk_set *w)
 {
     free(w->bits);
     w->bits = NULL;
+}
+
+size_t ring_walk(const uint32_t *owner, size_t npoints, size_t start,
+                 uint32_t *out, size_t want, size_t nservers,
+                 bool fill_unowned)
+{
+    walk_set w;
+    walk_set_init(&w, out, want, nservers);
+    bool done = want == 0;
+    size_t pos = start;
+    for (size_t step = 0; step < npoints && !done; step++) {
+        done = walk_set_add(&w, owner[pos]);
+        pos = pos + 1 < npoints ? pos + 1 : 0;
+    }
+    for (uint32_t s = 0; fill_unowned && s < nservers && !done; s++)
+        done = walk_set_add(&w, s);
+    walk_set_done(&w);
+    return w.n;
 }
 
 /* ---- the public face of a ring ------------------------------------------ */

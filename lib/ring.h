@@ -146,19 +146,14 @@ uint32_t *ring_entry_servers(const mcring_ring *ring,
                              const server_list *servers);
 
 /*
- * Collects distinct servers while walking a ring. For the usual handful of
- * tries it scans the few chosen so far; past 64 it switches to a bitmap.
+ * The try order on a ring of points: walks owner[] clockwise from point
+ * `start`, wrapping, keeping each server the first time it shows up, until
+ * `want` servers are in out or every point was seen; with fill_unowned,
+ * then adds the servers that own no point at all, in index order. Returns
+ * how many servers it chose. Allocates only past 64 servers chosen.
  */
-typedef struct walk_set {
-    uint32_t *out;
-    size_t n, want;
-    uint64_t *bits; /* NULL until needed */
-    size_t nservers;
-} walk_set;
-
-void walk_set_init(walk_set *w, uint32_t *out, size_t want, size_t nservers);
-/* Adds server s if not chosen yet; returns true when the walk is done. */
-bool walk_set_add(walk_set *w, uint32_t s);
-void walk_set_done(walk_set *w);
+size_t ring_walk(const uint32_t *owner, size_t npoints, size_t start,
+                 uint32_t *out, size_t want, size_t nservers,
+                 bool fill_unowned);
 
 #endif

@@ -66,15 +66,8 @@ static size_t consistent_locate(const mcring_ring *ring, const keyhash *key,
         out[0] = r->owner[pos];
         return 1;
     }
-    walk_set w;
-    walk_set_init(&w, out, want, ring->nservers);
-    for (size_t step = 0; step < r->head.npoints; step++) {
-        if (walk_set_add(&w, r->owner[pos]))
-            break;
-        pos = (pos + 1) % r->head.npoints;
-    }
-    walk_set_done(&w);
-    return w.n;
+    return ring_walk(r->owner, r->head.npoints, pos, out, want,
+                     ring->nservers, false);
 }
 
 static void consistent_destroy(mcring_ring *ring)

@@ -101,18 +101,9 @@ static size_t ketama_locate(const mcring_ring *ring, const keyhash *key,
             hi = mid;
     }
 
-    walk_set w;
-    walk_set_init(&w, out, want, ring->nservers);
-    size_t pos = lo < ring->npoints ? lo : 0;
-    bool done = false;
-    for (size_t step = 0; step < ring->npoints && !done; step++) {
-        done = walk_set_add(&w, r->owner[pos]);
-        pos = pos + 1 < ring->npoints ? pos + 1 : 0;
-    }
-    for (uint32_t s = 0; s < ring->nservers && !done; s++)
-        done = walk_set_add(&w, s);
-    walk_set_done(&w);
-    return w.n;
+    /* Servers that own no point (a zero weight) come last. */
+    return ring_walk(r->owner, ring->npoints, lo < ring->npoints ? lo : 0, out,
+                     want, ring->nservers, true);
 }
 
 static void ketama_destroy(mcring_ring *ring)

@@ -60,16 +60,8 @@ static size_t swift_locate(const mcring_ring *ring, const keyhash *key,
         out[0] = r->owner[(lo + 1) % r->head.npoints];
         return 1;
     }
-    walk_set w;
-    walk_set_init(&w, out, want, ring->nservers);
-    size_t pos = lo;
-    for (size_t step = 0; step < r->head.npoints; step++) {
-        pos = (pos + 1) % r->head.npoints;
-        if (walk_set_add(&w, r->owner[pos]))
-            break;
-    }
-    walk_set_done(&w);
-    return w.n;
+    return ring_walk(r->owner, r->head.npoints, (lo + 1) % r->head.npoints,
+                     out, want, ring->nservers, false);
 }
 
 static void swift_destroy(mcring_ring *ring)

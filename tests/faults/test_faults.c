@@ -22,19 +22,9 @@
 static mc_server srv[2];
 static int fds_at_start;
 
-static int count_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    for (struct dirent *e; (e = readdir(d)) != NULL;)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n - 1;
-}
-
 static void setup(void)
 {
-    fds_at_start = count_fds();
+    fds_at_start = count_open_fds();
 }
 
 static void teardown(void)
@@ -48,9 +38,9 @@ TestSuite(faults, .init = setup, .fini = teardown, .timeout = 120);
 /* Every test ends with the client freed and fakes stopped: nothing open. */
 static void assert_no_fd_leak(void)
 {
-    cr_assert_eq(count_fds(), fds_at_start, "file descriptors: %d at start, "
+    cr_assert_eq(count_open_fds(), fds_at_start, "file descriptors: %d at start, "
                                             "%d now",
-                 fds_at_start, count_fds());
+                 fds_at_start, count_open_fds());
 }
 
 /* ---- the scripted server ------------------------------------------------ */

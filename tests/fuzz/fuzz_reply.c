@@ -41,14 +41,7 @@ static int feed(exchange *x, const uint8_t *data, size_t size, uint64_t seed)
             off += n;
             continue;
         }
-        /* As conn_fill: reuse the buffer, keep a line's worth of room. */
-        if (c->rpos == c->rlen) {
-            c->rpos = c->rlen = 0;
-        } else if (c->rcap - c->rlen < 2048) {
-            memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
-            c->rlen -= c->rpos;
-            c->rpos = 0;
-        }
+        conn_make_room(c); /* as conn_fill does */
         if (chunk > c->rcap - c->rlen)
             chunk = c->rcap - c->rlen;
         memcpy(c->rbuf + c->rlen, data + off, chunk);

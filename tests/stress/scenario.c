@@ -187,16 +187,6 @@ static void *watcher(void *arg)
     return NULL;
 }
 
-static int count_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    for (struct dirent *e; (e = readdir(d)) != NULL;)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n - 1; /* the directory's own */
-}
-
 static long curr_connections(const mc_server *s)
 {
     const char *r = mc_raw(s, "stats\r\n", 7, "END\r\n");
@@ -213,7 +203,7 @@ void stress_run(double seconds, stress_report *rep)
     long baseline[NSERVERS];
     for (int i = 0; i < NSERVERS; i++)
         baseline[i] = curr_connections(&srv[i]);
-    int fds_before = count_fds();
+    int fds_before = count_open_fds();
 
     char text[512], maxc[8];
     snprintf(maxc, sizeof(maxc), "%d", MAX_CONNS);
@@ -318,7 +308,7 @@ void stress_run(double seconds, stress_report *rep)
             rep->leaked_connections = now - baseline[i];
     }
     rep->fds_before = fds_before;
-    rep->fds_after = count_fds();
+    rep->fds_after = count_open_fds();
     for (int i = 0; i < NSERVERS; i++)
         mc_stop(&srv[i]);
 }

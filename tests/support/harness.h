@@ -73,6 +73,9 @@ int run_capture(char *const argv[], const char *input, size_t input_len,
 
 double now_s(void);
 
+/* File descriptors this process has open (for leak checks). */
+int count_open_fds(void);
+
 
 
 /* A key (written into buf) whose try order starts with `first` (and, when
