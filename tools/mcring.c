@@ -22,8 +22,13 @@ static void usage(FILE *f)
         "commands:\n"
         "  locate [KEY...]            servers each key is tried on, in order\n"
         "                             (keys from stdin, one per line, if none)\n"
-        "  get KEY                    print the value (exit 1 on a miss)\n"
-        "  set [--ttl N] KEY VALUE    store VALUE\n"
+        "  get KEY                    print the value (exit 1 on a miss):\n"
+        "                             JSON and msgpack values as one line of\n"
+        "                             JSON, raw values as their bytes\n"
+        "  set [--ttl N] [--codec C] KEY VALUE\n"
+        "                             store VALUE; C is raw (the default:\n"
+        "                             VALUE's bytes), json or msgpack (VALUE\n"
+        "                             is JSON text)\n"
         "  delete KEY                 delete (exit 1 if it was not there)\n"
         "  incr KEY DELTA [--ttl N]   add DELTA, print the result\n"
         "  decr KEY DELTA [--ttl N]   subtract DELTA, print the result\n"
@@ -105,6 +110,7 @@ enum {
     OPT_NEW_RING,
     OPT_INTERVAL,
     OPT_DURATION,
+    OPT_CODEC,
 };
 
 static const struct option long_opts[] = {
@@ -124,6 +130,7 @@ static const struct option long_opts[] = {
     {"new-ring", required_argument, NULL, OPT_NEW_RING},
     {"interval", required_argument, NULL, OPT_INTERVAL},
     {"duration", required_argument, NULL, OPT_DURATION},
+    {"codec", required_argument, NULL, OPT_CODEC},
     {NULL, 0, NULL, 0},
 };
 
@@ -244,6 +251,9 @@ int main(int argc, char **argv)
         case OPT_DURATION:
             if (parse_number("--duration", optarg, &c.duration))
                 goto out;
+            break;
+        case OPT_CODEC:
+            c.codec = optarg;
             break;
         default:
             usage(stderr);
