@@ -303,6 +303,7 @@ Test(json, arguments_are_checked)
                                      &back),
                  0);
     cr_assert(mcring_value_equal(v, back));
+    mcring_value_free(back);
     cr_assert_eq(mcring_codec_decode(mcring_codec_json(), "{", 1, &back),
                  MCRING_EDECODE);
     cr_assert_null(back);
