@@ -749,10 +749,14 @@ static int parse_number(jparser *jp, mcring_value **out)
     memcpy(text, s, n);
     text[n] = '\0';
     /* Overflow gives +-HUGE_VAL (an infinity) and underflow 0 or a
-     * subnormal, which is what Python's float() gives too. */
+     * subnormal, which is what Python's float() gives too; strict mode has
+     * no infinities, so there overflow is an error. */
     double d = strtod_l(text, NULL, c);
     if (text != small)
         free(text);
+    if (isinf(d) && (jp->opts & MCRING_JSON_STRICT))
+        return bad(jp, s, "number beyond the double range (strict JSON has "
+                          "no Infinity)");
     *out = mcring_value_new_double(d);
     jp->p = q;
     return *out != NULL ? 0 : MCRING_ENOMEM;
