@@ -458,7 +458,8 @@ MCRING_API mcring_value *mcring_value_new_array(void);
 MCRING_API mcring_value *mcring_value_new_map(void);
 
 /* Frees v and everything inside it (any depth, without recursion). Accepts
- * NULL. Must not be called on a value that is inside a container. */
+ * NULL. Not on a value that is inside a container, nor while another
+ * thread uses v. */
 MCRING_API void mcring_value_free(mcring_value *v);
 
 /*
@@ -497,17 +498,20 @@ MCRING_API int mcring_value_get_int(const mcring_value *v, int64_t *out);
 MCRING_API int mcring_value_get_uint(const mcring_value *v, uint64_t *out);
 MCRING_API int mcring_value_get_double(const mcring_value *v, double *out);
 /* The string's bytes (NUL-terminated; the NUL is not counted in *len) or
- * NULL when v is not a string. Borrowed from v. len may be NULL. */
+ * NULL when v is not a string. Borrowed from v. len may be NULL.
+ * Thread-safe. */
 MCRING_API const char *mcring_value_get_string(const mcring_value *v,
                                                size_t *len);
-/* The bytes of a BYTES value (NULL when v is not one). Borrowed. */
+/* The bytes of a BYTES value (NULL when v is not one). Borrowed.
+ * Thread-safe. */
 MCRING_API const void *mcring_value_get_bytes(const mcring_value *v,
                                               size_t *len);
-/* An EXT value's type and bytes (borrowed): 0 or MCRING_EINVAL. */
+/* An EXT value's type and bytes (borrowed): 0 or MCRING_EINVAL. Any out
+ * pointer may be NULL. Thread-safe. */
 MCRING_API int mcring_value_get_ext(const mcring_value *v, int8_t *type,
                                     const void **data, size_t *len);
 /* A TIMESTAMP's seconds since the epoch and nanoseconds: 0 or
- * MCRING_EINVAL. */
+ * MCRING_EINVAL. Thread-safe. */
 MCRING_API int mcring_value_get_timestamp(const mcring_value *v,
                                           int64_t *sec, uint32_t *nsec);
 
@@ -597,8 +601,9 @@ MCRING_API int mcring_codec_decode(const mcring_codec *codec,
 #define MCRING_JSON_STRICT 1u
 /* Encode only, for display: values JSON cannot hold are written as
  * {"$bytes": "<base64>"}, {"$ext": [type, "<base64>"]},
- * {"$timestamp": [sec, nsec]}; map keys that Python would refuse become
- * their JSON text. Not Swift's format: never stored by the json codec. */
+ * {"$timestamp": [sec, nsec]}, and a map with a key Python would refuse
+ * (an array, a map, bytes...) as {"$map": [[key, value], ...]}. Not
+ * Swift's format: never stored by the json codec. */
 #define MCRING_JSON_EXTENDED 2u
 
 /*

@@ -323,12 +323,33 @@ static void put_base64(jwriter *w, const unsigned char *p, size_t len)
     PUT_LIT(w, "\"");
 }
 
-static void put_value(jwriter *w, const mcring_value *v, int depth);
+/* Whether Python can use k as a JSON object key (it turns integers,
+ * floats, booleans and None into strings). */
+static bool simple_key(const mcring_value *k)
+{
+    switch ((mcring_value_kind)k->kind) {
+    case MCRING_VALUE_STRING:
+    case MCRING_VALUE_INT:
+    case MCRING_VALUE_UINT:
+    case MCRING_VALUE_DOUBLE:
+    case MCRING_VALUE_BOOL:
+    case MCRING_VALUE_NULL:
+        return true;
+    default:
+        return false;
+    }
+}
 
-/* A map key: strings as they are; integers, doubles, booleans and null as
- * Python turns them into strings; anything else only in extended mode, as
- * its own JSON text. */
-static void put_key(jwriter *w, const mcring_value *k, int depth)
+static bool simple_keys(const mcring_value *map)
+{
+    for (size_t i = 0; i < map->len; i++)
+        if (!simple_key(map->as.items[2 * i]))
+            return false;
+    return true;
+}
+
+/* A simple map key, as Python writes it. */
+static void put_key(jwriter *w, const mcring_value *k)
 {
     char num[24];
     switch ((mcring_value_kind)k->kind) {
@@ -360,20 +381,29 @@ static void put_key(jwriter *w, const mcring_value *k, int depth)
         PUT_LIT(w, "\"null\"");
         return;
     default:
-        break;
+        fail(w, MCRING_EENCODE);
     }
-    if (!(w->opts & MCRING_JSON_EXTENDED)) {
-        fail(w, MCRING_EENCODE); /* Python: keys must be str, int, ... */
-        return;
+}
+
+static void put_value(jwriter *w, const mcring_value *v, int depth);
+
+/* A map with a key JSON cannot name (an array, map, bytes, ...), in the
+ * extended form: {"$map": [[key, value], ...]}. Keys are written as values,
+ * so the output stays linear in the input (a key written as its own JSON
+ * text inside a string would double in size with every level). */
+static void put_pairs(jwriter *w, const mcring_value *v, int depth)
+{
+    PUT_LIT(w, "{\"$map\": [");
+    for (size_t i = 0; i < v->len && w->rc == 0; i++) {
+        if (i > 0)
+            PUT_LIT(w, ", ");
+        PUT_LIT(w, "[");
+        put_value(w, v->as.items[2 * i], depth + 1);
+        PUT_LIT(w, ", ");
+        put_value(w, v->as.items[2 * i + 1], depth + 1);
+        PUT_LIT(w, "]");
     }
-    mcring_item text = MCRING_ITEM_INIT;
-    jwriter inner = {&text, w->opts, 0};
-    put_value(&inner, k, depth);
-    if (inner.rc == 0)
-        put_string(w, text.data, text.len);
-    else
-        fail(w, inner.rc);
-    mcring_item_free(&text);
+    PUT_LIT(w, "]}");
 }
 
 static void put_value(jwriter *w, const mcring_value *v, int depth)
@@ -443,11 +473,17 @@ static void put_value(jwriter *w, const mcring_value *v, int depth)
     case MCRING_VALUE_MAP:
         if (depth >= MCRING_VALUE_DEPTH_MAX)
             break;
+        if (!simple_keys(v)) {
+            if (!extended)
+                break; /* Python: keys must be str, int, float, ... */
+            put_pairs(w, v, depth);
+            return;
+        }
         PUT_LIT(w, "{");
         for (size_t i = 0; i < v->len && w->rc == 0; i++) {
             if (i > 0)
                 PUT_LIT(w, ", ");
-            put_key(w, v->as.items[2 * i], depth + 1);
+            put_key(w, v->as.items[2 * i]);
             PUT_LIT(w, ": ");
             put_value(w, v->as.items[2 * i + 1], depth + 1);
         }
