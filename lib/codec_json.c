@@ -57,7 +57,9 @@ static void put(jwriter *w, const void *s, size_t n)
         w->rc = MCRING_ENOMEM;
 }
 
-#define PUT_LIT(w, lit) put((w), (lit), sizeof(lit) - 1)
+/* A string literal (the "" makes anything else a compile error, so sizeof
+ * is never a pointer's). */
+#define PUT_LIT(w, lit) put((w), "" lit, sizeof(lit) - 1)
 
 static void fail(jwriter *w, int rc)
 {
