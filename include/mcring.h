@@ -80,7 +80,11 @@ extern "C" {
     XX(ECERT, -22, "TLS certificate verification failed")                     \
     XX(ERACE, -23, "the key kept changing under incr/decr; try again")         \
     XX(ESYS, -24, "system call failed")                                       \
-    XX(ECANCELED, -25, "not sent: another entry of the batch was invalid")
+    XX(ECANCELED, -25, "not sent: another entry of the batch was invalid")   \
+    XX(EDECODE, -26, "the bytes are not a valid encoding for the codec")      \
+    XX(EENCODE, -27, "the value cannot be encoded by this codec")             \
+    XX(ECODEC, -28, "no such codec, or its name or flags conflict with a "    \
+                    "registered one")
 
 enum mcring_errno {
 #define MCRING_XX_ENUM_(name, val, msg) MCRING_##name = (val),
@@ -221,6 +225,8 @@ typedef struct mcring_kv {
 /* Swift's flag bits. */
 #define MCRING_FLAG_PICKLE 1u
 #define MCRING_FLAG_JSON 2u
+/* mcring's msgpack codec (docs/codecs.md explains the choice of bit). */
+#define MCRING_FLAG_MSGPACK 32u
 
 /* ---- the client ----------------------------------------------------------*/
 
@@ -422,6 +428,345 @@ MCRING_API size_t mcring_ring_locate(const mcring_ring *ring, const void *key,
 
 /* "major.minor.patch" of the library actually linked. */
 MCRING_API const char *mcring_version(void);
+
+/* ==== values and codecs ================================================== */
+
+/*
+ * Structured values travel through one model and are turned into bytes by
+ * a codec: raw bytes (flags 0), JSON (flag 2, written as Swift writes it) or
+ * msgpack (MCRING_FLAG_MSGPACK), or a codec of the caller's own. The
+ * byte-level calls above stay the fast path; the value-level calls below
+ * encode and then call them, or call them and then decode by the item's
+ * flags. docs/codecs.md has the details and the reasons.
+ */
+
+/* ---- the value model ---------------------------------------------------- */
+
+/*
+ * A value is a tree of nodes. A container (array or map) owns what is put
+ * into it, so one mcring_value_free() on the root frees the whole tree.
+ * Children returned by the accessors are borrowed: valid until the root is
+ * freed. Any number of threads may read one value at once; changing a value
+ * (push, add) needs the caller to serialise access to it.
+ */
+typedef struct mcring_value mcring_value;
+
+typedef enum mcring_value_kind {
+    MCRING_VALUE_NULL = 0,
+    MCRING_VALUE_BOOL,
+    MCRING_VALUE_INT,       /* every integer that fits int64_t */
+    MCRING_VALUE_UINT,      /* integers above INT64_MAX only */
+    MCRING_VALUE_DOUBLE,    /* NaN and the infinities included */
+    MCRING_VALUE_STRING,    /* valid UTF-8 (no surrogates); may hold NUL */
+    MCRING_VALUE_BYTES,     /* any bytes */
+    MCRING_VALUE_ARRAY,
+    MCRING_VALUE_MAP,       /* ordered pairs; keys of any kind, repeats kept */
+    MCRING_VALUE_EXT,       /* a msgpack extension: type and bytes */
+    MCRING_VALUE_TIMESTAMP, /* the msgpack timestamp extension (type -1) */
+} mcring_value_kind;
+
+/* Deepest nesting of arrays and maps that the decoders accept and the
+ * encoders write; deeper input is MCRING_EDECODE, deeper values
+ * MCRING_EENCODE. */
+#define MCRING_VALUE_DEPTH_MAX 512
+/* Largest input the decoders accept (64 MiB): MCRING_EDECODE above it. */
+#define MCRING_VALUE_INPUT_MAX ((size_t)64 << 20)
+
+/*
+ * Constructors. Each returns a new value owned by the caller (free it with
+ * mcring_value_free(), or hand it to a container), or NULL when memory ran
+ * out or the argument is invalid: a string that is not valid UTF-8, a
+ * timestamp with nsec >= 1e9. Strings, bytes and ext data are copied.
+ * mcring_value_new_uint() of a number that fits int64_t gives an
+ * MCRING_VALUE_INT, so each integer has exactly one representation.
+ * Thread-safe.
+ */
+MCRING_API mcring_value *mcring_value_new_null(void);
+MCRING_API mcring_value *mcring_value_new_bool(int b);
+MCRING_API mcring_value *mcring_value_new_int(int64_t v);
+MCRING_API mcring_value *mcring_value_new_uint(uint64_t v);
+MCRING_API mcring_value *mcring_value_new_double(double v);
+MCRING_API mcring_value *mcring_value_new_string(const char *s, size_t len);
+MCRING_API mcring_value *mcring_value_new_bytes(const void *data, size_t len);
+MCRING_API mcring_value *mcring_value_new_ext(int8_t type, const void *data,
+                                              size_t len);
+MCRING_API mcring_value *mcring_value_new_timestamp(int64_t sec,
+                                                    uint32_t nsec);
+MCRING_API mcring_value *mcring_value_new_array(void);
+MCRING_API mcring_value *mcring_value_new_map(void);
+
+/* Frees v and everything inside it (any depth, without recursion). Accepts
+ * NULL. Not on a value that is inside a container, nor while another
+ * thread uses v. */
+MCRING_API void mcring_value_free(mcring_value *v);
+
+/*
+ * Appends item to an array. The array takes item in every case: on failure
+ * (MCRING_EINVAL: array is not an array, item is NULL or the array itself;
+ * MCRING_ENOMEM) item is freed, so a constructor can be passed directly:
+ *     mcring_value_array_push(a, mcring_value_new_int(5));
+ * A value may be put into one container only. One thread at a time per
+ * array.
+ */
+MCRING_API int mcring_value_array_push(mcring_value *array,
+                                       mcring_value *item);
+/* Appends a key/value pair to a map, taking key and value in every case as
+ * mcring_value_array_push() does. Keys are not checked for repeats (a
+ * lookup finds the last). One thread at a time per map. */
+MCRING_API int mcring_value_map_add(mcring_value *map, mcring_value *key,
+                                    mcring_value *value);
+/* mcring_value_map_add() with a string key copied from NUL-terminated
+ * UTF-8 (MCRING_EINVAL if it is not UTF-8; value is freed then too). */
+MCRING_API int mcring_value_map_add_str(mcring_value *map, const char *key,
+                                        mcring_value *value);
+
+/* The kind of v (MCRING_VALUE_NULL for a NULL pointer). Thread-safe. */
+MCRING_API mcring_value_kind mcring_value_kind_of(const mcring_value *v);
+/* "null", "bool", "int", ... ; never NULL. Thread-safe. */
+MCRING_API const char *mcring_value_kind_name(mcring_value_kind kind);
+
+/*
+ * Scalar accessors: 0 with *out set, or MCRING_EINVAL when v is not of a
+ * fitting kind (out untouched). get_uint accepts non-negative INTs and
+ * UINTs; get_double accepts DOUBLEs and converts integers to the nearest
+ * double. Thread-safe.
+ */
+MCRING_API int mcring_value_get_bool(const mcring_value *v, int *out);
+MCRING_API int mcring_value_get_int(const mcring_value *v, int64_t *out);
+MCRING_API int mcring_value_get_uint(const mcring_value *v, uint64_t *out);
+MCRING_API int mcring_value_get_double(const mcring_value *v, double *out);
+/* The string's bytes (NUL-terminated; the NUL is not counted in *len) or
+ * NULL when v is not a string. Borrowed from v. len may be NULL.
+ * Thread-safe. */
+MCRING_API const char *mcring_value_get_string(const mcring_value *v,
+                                               size_t *len);
+/* The bytes of a BYTES value (NULL when v is not one). Borrowed.
+ * Thread-safe. */
+MCRING_API const void *mcring_value_get_bytes(const mcring_value *v,
+                                              size_t *len);
+/* An EXT value's type and bytes (borrowed): 0 or MCRING_EINVAL. Any out
+ * pointer may be NULL. Thread-safe. */
+MCRING_API int mcring_value_get_ext(const mcring_value *v, int8_t *type,
+                                    const void **data, size_t *len);
+/* A TIMESTAMP's seconds since the epoch and nanoseconds: 0 or
+ * MCRING_EINVAL. Thread-safe. */
+MCRING_API int mcring_value_get_timestamp(const mcring_value *v,
+                                          int64_t *sec, uint32_t *nsec);
+
+/* Items of an array, pairs of a map; 0 for other kinds. Thread-safe. */
+MCRING_API size_t mcring_value_count(const mcring_value *v);
+/* Item i of an array, key or value of pair i of a map; NULL when v is not
+ * of that kind or i is out of range. Borrowed from v. Thread-safe. */
+MCRING_API const mcring_value *mcring_value_array_at(const mcring_value *v,
+                                                     size_t i);
+MCRING_API const mcring_value *mcring_value_map_key_at(const mcring_value *v,
+                                                       size_t i);
+MCRING_API const mcring_value *
+mcring_value_map_value_at(const mcring_value *v, size_t i);
+/* The value of the last pair whose key is the string key[0..len), or
+ * NULL. Borrowed from v. Linear in the map's size. Thread-safe. */
+MCRING_API const mcring_value *mcring_value_map_find(const mcring_value *v,
+                                                     const char *key,
+                                                     size_t len);
+
+/*
+ * 1 when a and b are the same value: same kind and contents, arrays and
+ * maps item by item in order, doubles by == except that NaN equals NaN.
+ * Values nested deeper than MCRING_VALUE_DEPTH_MAX compare unequal.
+ * Thread-safe.
+ */
+MCRING_API int mcring_value_equal(const mcring_value *a,
+                                  const mcring_value *b);
+
+/* ---- codecs ------------------------------------------------------------- */
+
+/* Longest codec name, NUL included. */
+#define MCRING_CODEC_NAME_MAX 32
+
+/*
+ * A codec: how values become bytes and back, and the flag bits that mark
+ * its items. Items are stored with `flags` and read back through the codec
+ * whose flags are all set in the item's flags. Both functions may be called
+ * from many threads at once and must not keep pointers to their arguments.
+ *
+ *  encode  writes the encoding of value into out with mcring_item_append()
+ *          (out arrives with len 0). Returns 0, MCRING_EENCODE (a value
+ *          this codec cannot represent) or MCRING_ENOMEM.
+ *  decode  sets *out to a new value decoded from data[0..len). Returns 0,
+ *          MCRING_EDECODE or MCRING_ENOMEM, leaving *out NULL on failure.
+ */
+typedef struct mcring_codec {
+    const char *name; /* 1..31 bytes, unique per client */
+    uint32_t flags;   /* written on set, recognised on get */
+    int (*encode)(void *userdata, const mcring_value *value,
+                  mcring_item *out);
+    int (*decode)(void *userdata, const void *data, size_t len,
+                  mcring_value **out);
+    void *userdata;
+} mcring_codec;
+
+/* The built-in codecs, valid forever. Thread-safe.
+ *  raw      flags 0: BYTES and STRING values as their bytes; decodes to
+ *           BYTES.
+ *  json     flag 2: Swift's JSON (json.dumps defaults, NaN and Infinity
+ *           included); see mcring_json_encode().
+ *  msgpack  MCRING_FLAG_MSGPACK: shortest forms, ext and timestamps. */
+MCRING_API const mcring_codec *mcring_codec_raw(void);
+MCRING_API const mcring_codec *mcring_codec_json(void);
+MCRING_API const mcring_codec *mcring_codec_msgpack(void);
+
+/* Appends len bytes to item->data (growing it; data stays
+ * NUL-terminated). 0 or MCRING_ENOMEM (item unchanged). For codecs'
+ * encode functions. One thread at a time per item. */
+MCRING_API int mcring_item_append(mcring_item *item, const void *data,
+                                  size_t len);
+
+/* Encodes value with codec into out (caller-owned, reused like a read
+ * item): out->flags becomes codec->flags. 0 or the codec's failure, after
+ * which out->len is 0. Thread-safe for distinct out items. */
+MCRING_API int mcring_codec_encode(const mcring_codec *codec,
+                                   const mcring_value *value,
+                                   mcring_item *out);
+/* Decodes data with codec: 0 and a new value in *out (the caller frees
+ * it), or the codec's failure with *out NULL. Thread-safe. */
+MCRING_API int mcring_codec_decode(const mcring_codec *codec,
+                                   const void *data, size_t len,
+                                   mcring_value **out);
+
+/* Options of mcring_json_encode() and mcring_json_decode(). */
+/* RFC 8259 only: NaN and the infinities are rejected (MCRING_EDECODE,
+ * MCRING_EENCODE) instead of read and written as Python does. */
+#define MCRING_JSON_STRICT 1u
+/* Encode only, for display: values JSON cannot hold are written as
+ * {"$bytes": "<base64>"}, {"$ext": [type, "<base64>"]},
+ * {"$timestamp": [sec, nsec]}, and a map with a key Python would refuse
+ * (an array, a map, bytes...) as {"$map": [[key, value], ...]}. Not
+ * Swift's format: never stored by the json codec. */
+#define MCRING_JSON_EXTENDED 2u
+
+/*
+ * Writes value as JSON into out exactly as Python's json.dumps() with its
+ * defaults writes the same value: ASCII only (\uXXXX, surrogate pairs for
+ * astral characters), ", " and ": " separators, shortest round-trip floats,
+ * NaN, Infinity, -Infinity. Map keys that are integers, doubles, booleans
+ * or null become strings as in Python; other keys, BYTES, EXT and
+ * TIMESTAMP values are MCRING_EENCODE (unless MCRING_JSON_EXTENDED).
+ * out->flags becomes MCRING_FLAG_JSON. Returns 0, MCRING_EENCODE,
+ * MCRING_ENOMEM or MCRING_EINVAL (unknown opts bits). Thread-safe for
+ * distinct out items.
+ */
+MCRING_API int mcring_json_encode(const mcring_value *value, unsigned opts,
+                                  mcring_item *out);
+/*
+ * Parses one JSON text (UTF-8, an optional leading UTF-8 BOM, surrounding
+ * whitespace) into a new value in *out. Reads everything Python's
+ * json.dumps writes: integers in the int64 and uint64 ranges exactly (as
+ * INT or UINT), other numbers as doubles (overflow gives an infinity as in
+ * Python), NaN, Infinity and -Infinity unless MCRING_JSON_STRICT. Integers
+ * beyond the uint64 range, lone surrogates and invalid UTF-8 are
+ * MCRING_EDECODE (docs/codecs.md lists every difference from Python).
+ * Returns 0, MCRING_EDECODE (with the offending byte offset in err),
+ * MCRING_ENOMEM or MCRING_EINVAL. Thread-safe.
+ */
+MCRING_API int mcring_json_decode(const void *data, size_t len, unsigned opts,
+                                  mcring_value **out, char *err,
+                                  size_t errlen);
+/* mcring_codec_decode(mcring_codec_msgpack(), ...) that also says what was
+ * wrong in err. Thread-safe. */
+MCRING_API int mcring_msgpack_decode(const void *data, size_t len,
+                                     mcring_value **out, char *err,
+                                     size_t errlen);
+
+/* ---- codecs of a client ------------------------------------------------- */
+
+/*
+ * Registers a codec with the client, next to the built-in raw, json and
+ * msgpack. The codec struct and its name are copied; userdata and the
+ * functions must stay valid while the client lives. Rejected with
+ * MCRING_ECODEC (and why, in err): no flags, the pickle bit, flags that
+ * share a bit with a registered codec, a name that is empty, too long or
+ * taken, no encode or decode function. At most 29 codecs can be added
+ * (one per free flag bit). Codecs cannot be removed.
+ * Thread-safe, also while other threads make calls: a codec is published
+ * whole and used from then on.
+ */
+MCRING_API int mcring_client_add_codec(mcring_client *client,
+                                       const mcring_codec *codec, char *err,
+                                       size_t errlen);
+/* The client's codec of that name (built-in or added), or NULL. Valid
+ * while the client lives. Thread-safe. */
+MCRING_API const mcring_codec *mcring_client_codec(mcring_client *client,
+                                                   const char *name);
+/*
+ * The codec that decodes items with these flags: NULL when the pickle bit
+ * is set (never decoded, as in Swift) or when the flags hold the bits of
+ * two codecs; else the codec whose flags are all set; else raw (unknown
+ * flags come back as bytes). Valid while the client lives. Thread-safe.
+ */
+MCRING_API const mcring_codec *
+mcring_client_codec_for_flags(mcring_client *client, uint32_t flags);
+
+/*
+ * Encodes value with the client's codec of that name (NULL means "json",
+ * Swift's default) and stores it with mcring_set(). Returns what mcring_set
+ * returns, or MCRING_ECODEC (no such codec), MCRING_EENCODE, MCRING_ENOMEM
+ * before anything is sent. The value stays the caller's. Thread-safe.
+ */
+MCRING_API int mcring_set_value(mcring_client *client, const void *key,
+                                size_t key_len, const mcring_value *value,
+                                const char *codec, double ttl);
+
+/*
+ * Reads a key with mcring_get() and decodes it by its flags
+ * (mcring_client_codec_for_flags). Returns:
+ *  MCRING_OK           *out is a new value (the caller frees it);
+ *  MCRING_MISS;
+ *  MCRING_UNDECODABLE  pickle-flagged, flags of two codecs, or bytes the
+ *                      codec rejected: *out is NULL, the bytes and flags
+ *                      are in item (flags & MCRING_FLAG_PICKLE tells which);
+ *  a failure           (MCRING_ENOMEM while decoding keeps the bytes too).
+ * item is a caller-owned reusable buffer as for mcring_get(), filled on OK
+ * and UNDECODABLE; it may be NULL when the bytes are not wanted.
+ * *out is NULL on anything but OK. Thread-safe.
+ */
+MCRING_API int mcring_get_value(mcring_client *client, const void *key,
+                                size_t key_len, mcring_item *item,
+                                mcring_value **out);
+
+/*
+ * mcring_get_multi() followed by decoding every item found: values[i] is a
+ * new value when status[i] is MCRING_OK and NULL otherwise; status[i]
+ * becomes MCRING_UNDECODABLE (bytes kept in items[i]) or MCRING_ENOMEM for
+ * an item that does not decode. items may be NULL (the bytes are then not
+ * kept). Returns 0 when every key got an answer, else the first key's
+ * failure code. The caller frees every values[i]. Thread-safe.
+ */
+MCRING_API int mcring_get_multi_values(mcring_client *client,
+                                       const mcring_key *keys, size_t n,
+                                       const void *server_key,
+                                       size_t server_key_len,
+                                       mcring_item *items,
+                                       mcring_value **values, int *status);
+
+typedef struct mcring_value_kv {
+    const void *key;
+    size_t key_len;
+    const mcring_value *value;
+} mcring_value_kv;
+
+/*
+ * Encodes every value with the named codec (NULL: "json") and stores them
+ * with mcring_set_multi(). If any value fails to encode nothing is sent:
+ * that entry's status is the codec's failure, the others'
+ * MCRING_ECANCELED. status (may be NULL) and the return value are as for
+ * mcring_set_multi(). The values stay the caller's. Thread-safe.
+ */
+MCRING_API int mcring_set_multi_values(mcring_client *client,
+                                       const mcring_value_kv *kvs, size_t n,
+                                       const char *codec,
+                                       const void *server_key,
+                                       size_t server_key_len, double ttl,
+                                       int *status);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "codec.h"
 #include "config.h"
 #include "exchange.h"
 #include "ring.h"
@@ -21,6 +22,7 @@ struct mcring_client {
     mcring_options opts; /* what `current` was built from (registry lock) */
     mcring_options base; /* what reloads of a file start from (same lock) */
     struct watcher *watch; /* config file watcher, or NULL */
+    codec_registry codecs; /* added codecs; all-zero is empty (codec.h) */
 };
 
 registry *client_registry(struct mcring_client *c);

@@ -16,6 +16,7 @@ typedef struct cli {
     const char *config_path;
     bool verbose;
     double ttl;
+    const char *codec; /* set --codec: raw (default), json, msgpack */
     long keys;          /* ring-diff, stats: how many keys */
     unsigned long seed; /* ring-diff */
     const char *ring_mode;           /* --ring */

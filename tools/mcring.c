@@ -22,8 +22,13 @@ static void usage(FILE *f)
         "commands:\n"
         "  locate [KEY...]            servers each key is tried on, in order\n"
         "                             (keys from stdin, one per line, if none)\n"
-        "  get KEY                    print the value (exit 1 on a miss)\n"
-        "  set [--ttl N] KEY VALUE    store VALUE\n"
+        "  get KEY                    print the value (exit 1 on a miss):\n"
+        "                             JSON and msgpack values as one line of\n"
+        "                             JSON, raw values as their bytes\n"
+        "  set [--ttl N] [--codec C] KEY VALUE\n"
+        "                             store VALUE; C is raw (the default:\n"
+        "                             VALUE's bytes), json or msgpack (VALUE\n"
+        "                             is JSON text)\n"
         "  delete KEY                 delete (exit 1 if it was not there)\n"
         "  incr KEY DELTA [--ttl N]   add DELTA, print the result\n"
         "  decr KEY DELTA [--ttl N]   subtract DELTA, print the result\n"
@@ -142,6 +147,7 @@ enum {
     OPT_HASH,
     OPT_POINT_HASH,
     OPT_UNSIGNED_BYTES,
+    OPT_CODEC,
 };
 
 static const struct option long_opts[] = {
@@ -172,6 +178,7 @@ static const struct option long_opts[] = {
     {"hash", required_argument, NULL, OPT_HASH},
     {"point-hash", required_argument, NULL, OPT_POINT_HASH},
     {"unsigned-bytes", no_argument, NULL, OPT_UNSIGNED_BYTES},
+    {"codec", required_argument, NULL, OPT_CODEC},
     {NULL, 0, NULL, 0},
 };
 
@@ -369,6 +376,9 @@ int main(int argc, char **argv)
                 goto out;
             }
             c.max_conns = (int)d;
+            break;
+        case OPT_CODEC:
+            c.codec = optarg;
             break;
         default:
             usage(stderr);

@@ -13,10 +13,19 @@ with its answers. Modes:
                         time.time() pinned, and prints when a ban started.
   ops                   a JSON script on stdin: {"servers": [...],
                         "ops": [...]} run against real servers; prints one
-                        JSON result per op.
+                        JSON result per op. Besides Swift's own calls:
+                        "check" gets a key and compares it with "expect"
+                        by type and value (NaN equal to NaN, the sign of
+                        zero kept), printing true or what it got;
+                        "set_floats" stores a list of doubles (powers of
+                        two, their neighbours, and "count" random bit
+                        patterns from "seed") for byte-exact comparison.
 """
 import json
 import logging
+import math
+import random
+import struct
 import sys
 
 from swift.common import memcached
@@ -88,6 +97,37 @@ def decode_key(k):
     return k
 
 
+def same(a, b):
+    """Equal as values of the same types, as a strict reader sees them."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        if math.isnan(a):
+            return math.isnan(b)
+        return a == b and math.copysign(1, a) == math.copysign(1, b)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return (list(a) == list(b) and
+                all(same(a[k], b[k]) for k in a))
+    return a == b
+
+
+def floats(count, seed):
+    rng = random.Random(seed)
+    out = []
+    for e in range(-1074, 1024):
+        out.append(2.0 ** e)
+        if e > -1074:
+            out.append(-(2.0 ** e) * (1 + 2 ** -52))
+    base = len(out)
+    while len(out) < base + count:
+        d = struct.unpack('<d', struct.pack('<Q', rng.getrandbits(64)))[0]
+        if not math.isnan(d):
+            out.append(d)
+    return out
+
+
 def mode_ops():
     script = json.load(sys.stdin)
     ring = MemcacheRing(script['servers'], tries=script.get('tries', 3))
@@ -119,6 +159,13 @@ def mode_ops():
         elif kind == 'get_multi':
             result = ring.get_multi(op['keys'], op['server_key'])
             result = [encode(v) for v in result]
+        elif kind == 'check':
+            got = ring.get(decode_key(op['key']), raise_on_error=True)
+            result = True if same(op['expect'], got) else repr(got)
+        elif kind == 'set_floats':
+            ring.set(decode_key(op['key']),
+                     floats(op['count'], op['seed']), raise_on_error=True)
+            result = None
         else:
             raise ValueError(kind)
         sys.stdout.write(json.dumps(encode(result)) + '\n')
