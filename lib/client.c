@@ -41,17 +41,23 @@ void mcring_item_free(mcring_item *item)
 
 /* ---- keys ----------------------------------------------------------------*/
 
-int key_prepare(const settings *s, const void *key, size_t len, key_op *k)
+int key_prepare_digest(const settings *s, const void *key, size_t len,
+                       const unsigned char md5[MD5_LEN], key_op *k)
 {
     if (key == NULL) {
         if (len > 0)
             return MCRING_EINVAL;
         key = "";
     }
-    keyhash_init(&k->kh, key, len);
+    if (s->keys == KEYS_RAW && !proto_key_valid(key, len))
+        return MCRING_EKEY;
+    k->kh.key = key;
+    k->kh.len = len;
+    if (md5 != NULL)
+        memcpy(k->kh.md5, md5, MD5_LEN);
+    else
+        hash_md5(key, len, k->kh.md5);
     if (s->keys == KEYS_RAW) {
-        if (!proto_key_valid(key, len))
-            return MCRING_EKEY;
         k->wire = key;
         k->wire_len = len;
     } else {
@@ -60,6 +66,11 @@ int key_prepare(const settings *s, const void *key, size_t len, key_op *k)
         k->wire_len = MD5_HEX_LEN;
     }
     return 0;
+}
+
+int key_prepare(const settings *s, const void *key, size_t len, key_op *k)
+{
+    return key_prepare_digest(s, key, len, NULL, k);
 }
 
 /* ---- logging and failure accounting ------------------------------------ */

@@ -43,6 +43,9 @@ typedef struct key_op {
 /* Checks and hashes a caller's key per the key mode. 0 or MCRING_EKEY /
  * MCRING_EINVAL. */
 int key_prepare(const settings *s, const void *key, size_t len, key_op *k);
+/* The same with the key's MD5 already computed (md5 NULL: compute it). */
+int key_prepare_digest(const settings *s, const void *key, size_t len,
+                       const unsigned char md5[MD5_LEN], key_op *k);
 
 /* Swift's log lines. */
 void client_log(const state *st, mcring_log_level level, const server *sv,

@@ -35,7 +35,8 @@ void hash_md5(const void *data, size_t len, unsigned char out[MD5_LEN])
      * (docs/benchmarks.md). */
     unsigned char block[64];
     memset(block, 0, sizeof(block));
-    memcpy(block, data, len);
+    if (len > 0) /* data may be NULL for the empty key */
+        memcpy(block, data, len);
     block[len] = 0x80;
     uint64_t bits = (uint64_t)len * 8;
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__

@@ -16,11 +16,18 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "mcring.h"
+
 #define MD5_LEN 16
 #define MD5_HEX_LEN 32
 
 /* MD5 of data into out[16]. */
 void hash_md5(const void *data, size_t len, unsigned char out[MD5_LEN]);
+/* MD5 of n keys into out[n] (md5_batch.c): eight at a time where the CPU
+ * has AVX2, else one by one. Thread-safe. */
+void hash_md5_many(const mcring_key *keys, size_t n,
+                   unsigned char (*out)[MD5_LEN]);
+
 /* Lowercase hex of a digest into out[32] (not NUL-terminated). */
 void hash_hex(const unsigned char digest[MD5_LEN], char out[MD5_HEX_LEN]);
 

@@ -128,10 +128,16 @@ static int multi_prepare(multi *m, const void *server_key,
         keyhash_init(&kh, server_key, server_key_len);
         ring_locate(st->ring, &kh, m->orders, m->tries);
     }
+    /* All the keys' MD5s at once: eight at a time on AVX2 machines. */
+    unsigned char(*md5)[MD5_LEN] = arena_alloc(m->a, n * MD5_LEN);
+    if (md5 == NULL)
+        return MCRING_ENOMEM;
+    hash_md5_many(m->keys, n, md5);
     int first = 0;
     for (size_t k = 0; k < n; k++) {
         key_op op;
-        int rc = key_prepare(&st->set, m->keys[k].data, m->keys[k].len, &op);
+        int rc = key_prepare_digest(&st->set, m->keys[k].data, m->keys[k].len,
+                                    md5[k], &op);
         m->status[k] = PENDING;
         m->last_err[k] = MCRING_ELIMITED;
         if (rc != 0) {

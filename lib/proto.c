@@ -57,73 +57,85 @@ static bool printable(const char *p, size_t n)
     return true;
 }
 
-/* A field of digits ending at a space or at end; advances *p past the
- * digits. The common short numbers take the inline loop. */
-static inline bool take_number(const char **p, const char *end, uint64_t max,
-                               uint64_t *out)
+/* Digits at *p (1..20 of them) as a number no larger than max, in one
+ * pass; advances *p past them. 1: done; 0: the input ended inside them;
+ * -1: malformed or out of range. */
+static inline __attribute__((always_inline)) int
+take_digits(const char **p, const char *end, uint64_t max,
+                       uint64_t *out)
 {
     const char *s = *p, *e = s;
     uint64_t v = 0;
-    while (e < end && e - s < 19) {
+    for (;; e++) {
+        if (e == end)
+            return 0;
         unsigned d = (unsigned)(*e - '0');
         if (d > 9)
             break;
+        if (e - s >= 19 && (e - s == 20 || v > (UINT64_MAX - d) / 10))
+            return -1; /* a twenty-first digit, or 2^64 and above */
         v = v * 10 + d;
-        e++;
     }
-    if (e == s)
-        return false;
-    if (e < end && *e != ' ') {
-        /* a twentieth digit, or a stray character */
-        if (e - s != 19 || !parse_u64(s, (size_t)(e - s) + 1, max, out))
-            return false;
-        e++;
-        if (e < end && *e != ' ')
-            return false;
-        *p = e;
-        return true;
-    }
-    if (v > max)
-        return false;
+    if (e == s || v > max)
+        return -1;
     *out = v;
     *p = e;
-    return true;
+    return 1;
 }
 
-/* "VALUE <key> <flags> <bytes>[ <cas>]", single spaces as memcached
- * sends; line[0..n) without its CRLF. */
-static ssize_t parse_value(const char *line, size_t n, size_t total,
-                           size_t max_value, reply *r)
+/* "VALUE <key> <flags> <bytes>[ <cas>]\r\n", single spaces as memcached
+ * sends, parsed in one pass as the bytes come (no search for the line end
+ * first: a VALUE line is most of what a multi-get reads). */
+static ssize_t parse_value(const char *buf, size_t len, size_t max_value,
+                           reply *r)
 {
-    const char *p = line + 6, *end = line + n;
-    const char *key = p;
-    p = memchr(key, ' ', (size_t)(end - key));
-    if (p == NULL)
-        return MCRING_EPROTO;
+    size_t lim = len < PROTO_MAX_LINE ? len : PROTO_MAX_LINE;
+    const ssize_t more = len >= PROTO_MAX_LINE ? MCRING_EPROTO : 0;
+    const char *p = buf + 6, *end = buf + lim;
+    size_t room = (size_t)(end - p);
+    const char *sp = memchr(p, ' ', room < MCRING_KEY_MAX + 1 ? room
+                                                             : MCRING_KEY_MAX + 1);
+    if (sp == NULL)
+        return room > MCRING_KEY_MAX || memchr(p, '\n', room) != NULL
+                   ? MCRING_EPROTO
+                   : more;
     /* The key's bytes are not checked here: a reader takes a VALUE only for
      * a key it asked for, and the keys it asks for are valid. */
-    size_t key_len = (size_t)(p - key);
-    if (key_len == 0 || key_len > MCRING_KEY_MAX)
+    const char *key = p;
+    size_t key_len = (size_t)(sp - p);
+    if (key_len == 0)
         return MCRING_EPROTO;
-    p++;
+    p = sp + 1;
     uint64_t flags, bytes, cas = 0;
-    if (!take_number(&p, end, UINT32_MAX, &flags) || p == end)
+    int t = take_digits(&p, end, UINT32_MAX, &flags);
+    if (t <= 0)
+        return t == 0 ? more : MCRING_EPROTO;
+    if (*p++ != ' ')
         return MCRING_EPROTO;
-    p++;
-    if (!take_number(&p, end, max_value, &bytes))
-        return MCRING_EPROTO;
-    if (p < end) {
+    t = take_digits(&p, end, max_value, &bytes);
+    if (t <= 0)
+        return t == 0 ? more : MCRING_EPROTO;
+    if (*p == ' ') {
         p++;
-        if (!take_number(&p, end, UINT64_MAX, &cas) || p != end)
-            return MCRING_EPROTO;
+        t = take_digits(&p, end, UINT64_MAX, &cas);
+        if (t <= 0)
+            return t == 0 ? more : MCRING_EPROTO;
     }
+    if (*p != '\r')
+        return MCRING_EPROTO;
+    if (++p == end)
+        return more;
+    if (*p != '\n')
+        return MCRING_EPROTO;
     r->kind = REPLY_VALUE;
     r->key = key;
     r->key_len = key_len;
     r->flags = (uint32_t)flags;
     r->value_len = (size_t)bytes;
     r->number = cas;
-    return (ssize_t)total;
+    r->msg = NULL;
+    r->msg_len = 0;
+    return p + 1 - buf;
 }
 
 /* An error line's text after its keyword: nothing, or a space and
@@ -151,6 +163,8 @@ static bool is(const char *line, size_t n, const char *word, size_t wl)
 ssize_t proto_parse_line(const char *buf, size_t len, size_t max_value,
                          reply *r)
 {
+    if (len >= 6 && memcmp(buf, "VALUE ", 6) == 0)
+        return parse_value(buf, len, max_value, r);
     size_t scan = len < PROTO_MAX_LINE ? len : PROTO_MAX_LINE;
     const char *nl = memchr(buf, '\n', scan);
     if (nl == NULL)
@@ -166,10 +180,6 @@ ssize_t proto_parse_line(const char *buf, size_t len, size_t max_value,
 
     /* Dispatch on the first byte; every branch checks the whole line. */
     switch (buf[0]) {
-    case 'V':
-        if (n > 6 && memcmp(buf, "VALUE ", 6) == 0)
-            return parse_value(buf, n, total, max_value, r);
-        break;
     case 'E':
         if (is(buf, n, "END", 3)) {
             r->kind = REPLY_END;

@@ -141,3 +141,28 @@ Test(hash, names)
     cr_assert_eq(hash_fn_parse("md5x", 4), -1);
     cr_assert_eq(hash_fn_parse("md", 2), -1);
 }
+
+Test(hash, md5_of_many_keys_matches_the_library)
+{
+    /* Every length around the one-block limit, in batches of every size
+     * (so that lanes, leftovers and long keys all mix). */
+    enum { N = 203 };
+    static unsigned char data[N][80];
+    mcring_key keys[N];
+    unsigned char got[N][16];
+    for (size_t batch = 1; batch <= N; batch += 17) {
+        for (size_t k = 0; k < batch; k++) {
+            size_t len = (k * 7 + batch) % 80;
+            for (size_t i = 0; i < len; i++)
+                data[k][i] = (unsigned char)(k * 131 + i * 29 + batch);
+            keys[k] = (mcring_key){data[k], len};
+        }
+        hash_md5_many(keys, batch, got);
+        for (size_t k = 0; k < batch; k++) {
+            unsigned char want[16];
+            hash_md5(keys[k].data, keys[k].len, want);
+            cr_assert(memcmp(got[k], want, 16) == 0, "batch %zu key %zu len %zu",
+                      batch, k, keys[k].len);
+        }
+    }
+}
