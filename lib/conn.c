@@ -444,6 +444,14 @@ static ssize_t read_blocking(conn *c, void *dst, size_t cap, int64_t deadline)
 
 void conn_make_room(conn *c)
 {
+    if (c->rfull && c->rcap < CONN_RBUF_MAX) {
+        char *b = realloc(c->rbuf, c->rcap * 2);
+        if (b != NULL) { /* else: carry on with the buffer we have */
+            c->rbuf = b;
+            c->rcap *= 2;
+        }
+    }
+    c->rfull = false;
     if (c->rpos == c->rlen) {
         c->rpos = c->rlen = 0;
     } else if (c->rcap - c->rlen < 2048) {
@@ -456,10 +464,12 @@ void conn_make_room(conn *c)
 int conn_fill(conn *c, int64_t deadline)
 {
     conn_make_room(c);
-    ssize_t n = read_blocking(c, c->rbuf + c->rlen, c->rcap - c->rlen, deadline);
+    size_t room = c->rcap - c->rlen;
+    ssize_t n = read_blocking(c, c->rbuf + c->rlen, room, deadline);
     if (n < 0)
         return (int)n;
     c->rlen += (size_t)n;
+    c->rfull = (size_t)n == room;
     return 0;
 }
 
@@ -524,10 +534,12 @@ static ssize_t read_nonblocking(conn *c, void *dst, size_t cap)
 int conn_try_fill(conn *c)
 {
     conn_make_room(c);
-    ssize_t n = read_nonblocking(c, c->rbuf + c->rlen, c->rcap - c->rlen);
+    size_t room = c->rcap - c->rlen;
+    ssize_t n = read_nonblocking(c, c->rbuf + c->rlen, room);
     if (n <= 0)
         return (int)n;
     c->rlen += (size_t)n;
+    c->rfull = (size_t)n == room;
     return 1;
 }
 
