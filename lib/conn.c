@@ -22,7 +22,8 @@
 
 /* Requests up to this size are gathered into one buffer and sent with
  * send(): on some kernels sendmsg()/writev() cost far more than the copy
- * (under gVisor, 14 us more per round trip: docs/benchmarks.md). */
+ * (on the benchmark machine, 14 us more per round trip than send():
+ * docs/benchmarks.md). */
 #define GATHER_MAX (64 * 1024)
 
 void conn_init(conn *c)
