@@ -20,12 +20,6 @@
 /* How far a socket timeout may exceed the deadline before it is lowered. */
 #define ARM_SLACK_NS NS_PER_MS
 
-/* Requests up to this size are gathered into one buffer and sent with
- * send(): on some kernels sendmsg()/writev() cost far more than the copy
- * (on the benchmark machine, 14 us more per round trip than send():
- * docs/benchmarks.md). */
-#define GATHER_MAX (64 * 1024)
-
 void conn_init(conn *c)
 {
     memset(c, 0, sizeof(*c));
@@ -376,28 +370,6 @@ static int tls_send_some(conn *c, struct iovec **iov, int *iovcnt)
     return tls_result(c, n);
 }
 
-/* One send of what iov holds (or of as much as the socket takes). */
-static ssize_t send_iov(conn *c, struct iovec *iov, int iovcnt, int flags)
-{
-    flags |= MSG_NOSIGNAL;
-    if (iovcnt == 1)
-        return send(c->fd, iov->iov_base, iov->iov_len, flags);
-    size_t total = 0;
-    for (int i = 0; i < iovcnt && total <= GATHER_MAX; i++)
-        total += iov[i].iov_len;
-    if (total <= GATHER_MAX && conn_reserve_wbuf(c, total) == 0) {
-        size_t off = 0;
-        for (int i = 0; i < iovcnt; i++) {
-            memcpy(c->wbuf + off, iov[i].iov_base, iov[i].iov_len);
-            off += iov[i].iov_len;
-        }
-        return send(c->fd, c->wbuf, total, flags);
-    }
-    struct msghdr mh = {.msg_iov = iov,
-                        .msg_iovlen = (size_t)(iovcnt > 1024 ? 1024 : iovcnt)};
-    return sendmsg(c->fd, &mh, flags);
-}
-
 int conn_send(conn *c, struct iovec *iov, int iovcnt, int64_t deadline)
 {
     while (iovcnt > 0 && iov->iov_len == 0) {
@@ -417,7 +389,9 @@ int conn_send(conn *c, struct iovec *iov, int iovcnt, int64_t deadline)
         int r = sock_arm(c, SO_SNDTIMEO, &c->snd_timeout_ns, deadline, force);
         if (r != 0)
             return r;
-        ssize_t n = send_iov(c, iov, iovcnt, 0);
+        struct msghdr mh = {.msg_iov = iov,
+                            .msg_iovlen = (size_t)(iovcnt > 1024 ? 1024 : iovcnt)};
+        ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
         if (n >= 0) {
             iov_advance(&iov, &iovcnt, (size_t)n);
             continue;
@@ -517,7 +491,9 @@ int conn_try_send(conn *c, struct iovec **iov, int *iovcnt)
                 return 0;
             continue;
         }
-        ssize_t n = send_iov(c, *iov, *iovcnt, MSG_DONTWAIT);
+        struct msghdr mh = {.msg_iov = *iov,
+                            .msg_iovlen = (size_t)(*iovcnt > 1024 ? 1024 : *iovcnt)};
+        ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n >= 0) {
             iov_advance(iov, iovcnt, (size_t)n);
             continue;
