@@ -1,6 +1,6 @@
 # gnuplot charts of the comparison suite's medians (bench/compare.sh).
 # Call with: gnuplot -e "dir='OUT'" bench/charts.gp
-set terminal pngcairo size 900,560 font ",11"
+set terminal pngcairo size 900,560 font ",11" noenhanced
 set key top left
 set grid
 set style data linespoints
