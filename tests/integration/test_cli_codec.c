@@ -8,26 +8,16 @@
 
 #include "harness.h"
 
-static mc_server srv[2];
-static char servers[128];
-static mcring_options *opts;
-static mcring_client *client;
+static mc_fleet fleet;
 
 static void setup(void)
 {
-    for (int i = 0; i < 2; i++)
-        mc_start(&srv[i], NULL);
-    names_of(servers, sizeof(servers), srv, 2);
-    opts = opts_for(servers, NULL);
-    client = client_for(opts);
+    fleet_start(&fleet, 2);
 }
 
 static void teardown(void)
 {
-    mcring_client_free(client);
-    mcring_options_free(opts);
-    for (int i = 0; i < 2; i++)
-        mc_stop(&srv[i]);
+    fleet_stop(&fleet);
 }
 
 TestSuite(cli_codec, .init = setup, .fini = teardown, .timeout = 60);
@@ -40,7 +30,7 @@ static int mcring(char **out, ...)
     int n = 0;
     argv[n++] = (char *)env_path("MCRING_CLI");
     argv[n++] = "--servers";
-    argv[n++] = servers;
+    argv[n++] = fleet.names;
     va_list ap;
     va_start(ap, out);
     char *a;
@@ -62,8 +52,8 @@ static void expect_item(const char *key, uint32_t flags, const void *bytes,
                         size_t len)
 {
     mcring_item it = MCRING_ITEM_INIT;
-    cr_assert_eq(mcring_get(client, key, strlen(key), &it), MCRING_OK, "%s",
-                 key);
+    cr_assert_eq(mcring_get(fleet.client, key, strlen(key), &it), MCRING_OK,
+                 "%s", key);
     cr_assert_eq(it.flags, flags, "%s", key);
     cr_assert_eq(it.len, len, "%s: %zu bytes", key, it.len);
     cr_assert(memcmp(it.data, bytes, len) == 0, "%s", key);
@@ -101,7 +91,8 @@ Test(cli_codec, msgpack_values_print_as_one_line_of_json)
     mcring_value *v = mcring_value_new_array();
     mcring_value_array_push(v, mcring_value_new_bytes("\x00\xff", 2));
     mcring_value_array_push(v, mcring_value_new_timestamp(1514862245, 0));
-    cr_assert_eq(mcring_set_value(client, "mb", 2, v, "msgpack", 0), MCRING_OK);
+    cr_assert_eq(mcring_set_value(fleet.client, "mb", 2, v, "msgpack", 0),
+                 MCRING_OK);
     mcring_value_free(v);
     cr_assert_eq(mcring(&out, "get", "mb", NULL), 0);
     cr_assert_str_eq(out, "[{\"$bytes\": \"AP8=\"}, {\"$timestamp\": "
@@ -139,15 +130,18 @@ Test(cli_codec, bad_input_exits_2_and_stores_nothing)
 Test(cli_codec, values_that_do_not_decode_exit_2)
 {
     char *out;
-    cr_assert_eq(mcring_set(client, "pk", 2, "\x80\x04.", 3, 1, 0), MCRING_OK);
+    cr_assert_eq(mcring_set(fleet.client, "pk", 2, "\x80\x04.", 3, 1, 0),
+                 MCRING_OK);
     cr_assert_eq(mcring(&out, "get", "pk", NULL), 2, "pickled");
     cr_assert_str_eq(out, "");
     free(out);
-    cr_assert_eq(mcring_set(client, "bj", 2, "{oops", 5, 2, 0), MCRING_OK);
+    cr_assert_eq(mcring_set(fleet.client, "bj", 2, "{oops", 5, 2, 0),
+                 MCRING_OK);
     cr_assert_eq(mcring(&out, "get", "bj", NULL), 2, "broken JSON");
     cr_assert_str_eq(out, "");
     free(out);
-    cr_assert_eq(mcring_set(client, "uf", 2, "odd", 3, 0x800, 0), MCRING_OK);
+    cr_assert_eq(mcring_set(fleet.client, "uf", 2, "odd", 3, 0x800, 0),
+                 MCRING_OK);
     cr_assert_eq(mcring(&out, "get", "uf", NULL), 0, "unknown flags: bytes");
     cr_assert_str_eq(out, "odd");
     free(out);

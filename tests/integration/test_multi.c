@@ -7,25 +7,16 @@
 
 #include "harness.h"
 
-static mc_server srv[3];
-static mcring_options *opts;
-static mcring_client *client;
+static mc_fleet fleet;
 
 static void three(void)
 {
-    char list[256];
-    for (int i = 0; i < 3; i++)
-        mc_start(&srv[i], NULL);
-    opts = opts_for(names_of(list, sizeof(list), srv, 3), NULL);
-    client = client_for(opts);
+    fleet_start(&fleet, 3);
 }
 
 static void teardown(void)
 {
-    mcring_client_free(client);
-    mcring_options_free(opts);
-    for (int i = 0; i < 3; i++)
-        mc_stop(&srv[i]);
+    fleet_stop(&fleet);
 }
 
 TestSuite(multi, .init = three, .fini = teardown, .timeout = 120);
@@ -46,16 +37,19 @@ Test(multi, cross_server_get_multi)
         snprintf(keys[i], sizeof(keys[i]), "m%d", i);
         k[i] = (mcring_key){keys[i], strlen(keys[i])};
         if (i % 3 != 0)
-            cr_assert_eq(mcring_set(client, keys[i], strlen(keys[i]), keys[i],
-                                    strlen(keys[i]), (uint32_t)i * 4, 0),
+            cr_assert_eq(mcring_set(fleet.client, keys[i], strlen(keys[i]),
+                                    keys[i], strlen(keys[i]), (uint32_t)i * 4,
+                                    0),
                          MCRING_OK);
     }
     for (int s = 0; s < 3; s++)
-        cr_assert_gt(items_on(&srv[s]), 0, "keys spread over every server");
+        cr_assert_gt(items_on(&fleet.srv[s]), 0,
+                     "keys spread over every server");
     mcring_item items[N];
     int status[N];
     memset(items, 0, sizeof(items));
-    cr_assert_eq(mcring_get_multi(client, k, N, NULL, 0, items, status), 0);
+    cr_assert_eq(mcring_get_multi(fleet.client, k, N, NULL, 0, items, status),
+                 0);
     for (int i = 0; i < N; i++) {
         if (i % 3 == 0) {
             cr_assert_eq(status[i], MCRING_MISS, "%s", keys[i]);
@@ -72,12 +66,12 @@ Test(multi, cross_server_get_multi)
 
 Test(multi, duplicates_are_answered_in_place)
 {
-    cr_assert_eq(mcring_set(client, "a", 1, "A", 1, 0, 0), MCRING_OK);
+    cr_assert_eq(mcring_set(fleet.client, "a", 1, "A", 1, 0, 0), MCRING_OK);
     mcring_key k[4] = {{"a", 1}, {"b", 1}, {"a", 1}, {"a", 1}};
     mcring_item it[4] = {MCRING_ITEM_INIT, MCRING_ITEM_INIT, MCRING_ITEM_INIT,
                          MCRING_ITEM_INIT};
     int st[4];
-    cr_assert_eq(mcring_get_multi(client, k, 4, NULL, 0, it, st), 0);
+    cr_assert_eq(mcring_get_multi(fleet.client, k, 4, NULL, 0, it, st), 0);
     cr_assert_eq(st[0], MCRING_OK);
     cr_assert_eq(st[1], MCRING_MISS);
     cr_assert_eq(st[2], MCRING_OK);
@@ -98,24 +92,26 @@ Test(multi, server_key_puts_everything_on_one_server)
         k[i] = (mcring_key){keys[i], strlen(keys[i])};
     }
     int st[N];
-    cr_assert_eq(mcring_set_multi(client, kv, N, "account/c", 9, 0, st), 0);
+    cr_assert_eq(mcring_set_multi(fleet.client, kv, N, "account/c", 9, 0, st),
+                 0);
     int holders = 0;
     for (int s = 0; s < 3; s++)
-        if (items_on(&srv[s]) == N)
+        if (items_on(&fleet.srv[s]) == N)
             holders++;
         else
-            cr_assert_eq(items_on(&srv[s]), 0);
+            cr_assert_eq(items_on(&fleet.srv[s]), 0);
     cr_assert_eq(holders, 1, "all on the server_key's server");
 
     mcring_item items[N];
     memset(items, 0, sizeof(items));
-    cr_assert_eq(mcring_get_multi(client, k, N, "account/c", 9, items, st), 0);
+    cr_assert_eq(
+        mcring_get_multi(fleet.client, k, N, "account/c", 9, items, st), 0);
     for (int i = 0; i < N; i++) {
         cr_assert_eq(st[i], MCRING_OK);
         cr_assert_eq(items[i].flags, 2);
     }
     /* Read by their own servers, most are not there. */
-    cr_assert_eq(mcring_get_multi(client, k, N, NULL, 0, items, st), 0);
+    cr_assert_eq(mcring_get_multi(fleet.client, k, N, NULL, 0, items, st), 0);
     int misses = 0;
     for (int i = 0; i < N; i++)
         misses += st[i] == MCRING_MISS;
@@ -128,13 +124,14 @@ Test(multi, no_keys_touches_no_server)
 {
     /* Swift sends "get \r\n" and waits out the timeout (bug 2). */
     for (int s = 0; s < 3; s++)
-        mc_pause(&srv[s]);
+        mc_pause(&fleet.srv[s]);
     double t0 = now_s();
-    cr_assert_eq(mcring_get_multi(client, NULL, 0, "sk", 2, NULL, NULL), 0);
-    cr_assert_eq(mcring_set_multi(client, NULL, 0, "sk", 2, 0, NULL), 0);
+    cr_assert_eq(mcring_get_multi(fleet.client, NULL, 0, "sk", 2, NULL, NULL),
+                 0);
+    cr_assert_eq(mcring_set_multi(fleet.client, NULL, 0, "sk", 2, 0, NULL), 0);
     cr_assert_lt(now_s() - t0, 0.1);
     for (int s = 0; s < 3; s++)
-        mc_resume(&srv[s]);
+        mc_resume(&fleet.srv[s]);
 }
 
 Test(multi, a_dead_servers_keys_fail_over)
@@ -149,11 +146,11 @@ Test(multi, a_dead_servers_keys_fail_over)
         kv[i] = (mcring_kv){keys[i], strlen(keys[i]), "v", 1, 0};
     }
     int st[N];
-    cr_assert_eq(mcring_set_multi(client, kv, N, NULL, 0, 0, st), 0);
-    mc_kill(&srv[0]);
+    cr_assert_eq(mcring_set_multi(fleet.client, kv, N, NULL, 0, 0, st), 0);
+    mc_kill(&fleet.srv[0]);
     mcring_item items[N];
     memset(items, 0, sizeof(items));
-    cr_assert_eq(mcring_get_multi(client, k, N, NULL, 0, items, st), 0,
+    cr_assert_eq(mcring_get_multi(fleet.client, k, N, NULL, 0, items, st), 0,
                  "every key answered by some server");
     int hits = 0, misses = 0;
     for (int i = 0; i < N; i++) {
@@ -165,8 +162,8 @@ Test(multi, a_dead_servers_keys_fail_over)
     cr_assert_gt(misses, N / 6, "the dead server's keys moved on (misses)");
     cr_assert_gt(hits, N / 3, "the others' keys still hit");
     /* Writes fail over too, and read back. */
-    cr_assert_eq(mcring_set_multi(client, kv, N, NULL, 0, 0, st), 0);
-    cr_assert_eq(mcring_get_multi(client, k, N, NULL, 0, items, st), 0);
+    cr_assert_eq(mcring_set_multi(fleet.client, kv, N, NULL, 0, 0, st), 0);
+    cr_assert_eq(mcring_get_multi(fleet.client, k, N, NULL, 0, items, st), 0);
     for (int i = 0; i < N; i++) {
         cr_assert_eq(st[i], MCRING_OK);
         mcring_item_free(&items[i]);
@@ -179,13 +176,13 @@ Test(multi, one_bad_entry_sends_nothing)
     mcring_kv kv[3] = {{"x", 1, "1", 1, 0}, {"y", 1, big, 2 << 20, 0},
                        {"z", 1, "3", 1, 0}};
     int st[3];
-    cr_assert_eq(mcring_set_multi(client, kv, 3, NULL, 0, 0, st),
+    cr_assert_eq(mcring_set_multi(fleet.client, kv, 3, NULL, 0, 0, st),
                  MCRING_ETOOLARGE);
     cr_assert_eq(st[0], MCRING_ECANCELED);
     cr_assert_eq(st[1], MCRING_ETOOLARGE);
     cr_assert_eq(st[2], MCRING_ECANCELED);
     for (int s = 0; s < 3; s++)
-        cr_assert_eq(items_on(&srv[s]), 0);
+        cr_assert_eq(items_on(&fleet.srv[s]), 0);
     free(big);
 }
 
@@ -203,9 +200,9 @@ Test(multi, large_batches_interleave_writes_and_reads)
         k[i] = (mcring_key){keys[i], strlen(keys[i])};
     }
     int *st = malloc(N * sizeof(*st));
-    cr_assert_eq(mcring_set_multi(client, kv, N, "one", 3, 0, st), 0);
+    cr_assert_eq(mcring_set_multi(fleet.client, kv, N, "one", 3, 0, st), 0);
     mcring_item *items = calloc(N, sizeof(*items));
-    cr_assert_eq(mcring_get_multi(client, k, N, "one", 3, items, st), 0);
+    cr_assert_eq(mcring_get_multi(fleet.client, k, N, "one", 3, items, st), 0);
     for (int i = 0; i < N; i++) {
         cr_assert_eq(st[i], MCRING_OK);
         cr_assert_eq(items[i].len, V);

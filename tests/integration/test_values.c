@@ -9,26 +9,16 @@
 
 #include "harness.h"
 
-static mc_server srv[2];
-static char servers[128];
-static mcring_options *opts;
-static mcring_client *client;
+static mc_fleet fleet;
 
 static void setup(void)
 {
-    for (int i = 0; i < 2; i++)
-        mc_start(&srv[i], NULL);
-    names_of(servers, sizeof(servers), srv, 2);
-    opts = opts_for(servers, NULL);
-    client = client_for(opts);
+    fleet_start(&fleet, 2);
 }
 
 static void teardown(void)
 {
-    mcring_client_free(client);
-    mcring_options_free(opts);
-    for (int i = 0; i < 2; i++)
-        mc_stop(&srv[i]);
+    fleet_stop(&fleet);
 }
 
 TestSuite(values, .init = setup, .fini = teardown, .timeout = 60);
@@ -62,11 +52,13 @@ Test(values, each_codec_round_trips)
     for (int i = 0; i < 3; i++) {
         char key[16];
         snprintf(key, sizeof(key), "rec-%d", i);
-        cr_assert_eq(mcring_set_value(client, key, strlen(key), v, codecs[i], 0),
-                     MCRING_OK);
+        cr_assert_eq(
+            mcring_set_value(fleet.client, key, strlen(key), v, codecs[i], 0),
+            MCRING_OK);
         mcring_value *back;
-        cr_assert_eq(mcring_get_value(client, key, strlen(key), &it, &back),
-                     MCRING_OK, "%s", key);
+        cr_assert_eq(
+            mcring_get_value(fleet.client, key, strlen(key), &it, &back),
+            MCRING_OK, "%s", key);
         cr_assert(mcring_value_equal(v, back), "%s", key);
         cr_assert_eq(it.flags, codecs[i] && strcmp(codecs[i], "msgpack") == 0
                                    ? MCRING_FLAG_MSGPACK
@@ -82,22 +74,25 @@ Test(values, the_bytes_on_the_wire)
 {
     mcring_value *v = mcring_value_new_map();
     mcring_value_map_add_str(v, "a", mcring_value_new_int(1));
-    cr_assert_eq(mcring_set_value(client, "j", 1, v, "json", 0), MCRING_OK);
-    cr_assert_eq(mcring_set_value(client, "m", 1, v, "msgpack", 0), MCRING_OK);
+    cr_assert_eq(mcring_set_value(fleet.client, "j", 1, v, "json", 0),
+                 MCRING_OK);
+    cr_assert_eq(mcring_set_value(fleet.client, "m", 1, v, "msgpack", 0),
+                 MCRING_OK);
     mcring_value_free(v);
     mcring_item it = MCRING_ITEM_INIT;
-    cr_assert_eq(mcring_get(client, "j", 1, &it), MCRING_OK);
+    cr_assert_eq(mcring_get(fleet.client, "j", 1, &it), MCRING_OK);
     cr_assert_eq(it.flags, 2);
     cr_assert_str_eq(it.data, "{\"a\": 1}");
-    cr_assert_eq(mcring_get(client, "m", 1, &it), MCRING_OK);
+    cr_assert_eq(mcring_get(fleet.client, "m", 1, &it), MCRING_OK);
     cr_assert_eq(it.flags, 32);
     cr_assert_eq(it.len, 4);
     cr_assert(memcmp(it.data, "\x81\xa1" "a\x01", 4) == 0);
 
     v = mcring_value_new_bytes("\x00\r\n", 3);
-    cr_assert_eq(mcring_set_value(client, "r", 1, v, "raw", 0), MCRING_OK);
+    cr_assert_eq(mcring_set_value(fleet.client, "r", 1, v, "raw", 0),
+                 MCRING_OK);
     mcring_value_free(v);
-    cr_assert_eq(mcring_get(client, "r", 1, &it), MCRING_OK);
+    cr_assert_eq(mcring_get(fleet.client, "r", 1, &it), MCRING_OK);
     cr_assert_eq(it.flags, 0);
     cr_assert_eq(it.len, 3);
     cr_assert(memcmp(it.data, "\x00\r\n", 3) == 0);
@@ -109,8 +104,9 @@ Test(values, reads_decode_by_flags)
     mcring_item it = MCRING_ITEM_INIT;
     mcring_value *v;
     /* Raw bytes with flags nobody claims come back as bytes, flags kept. */
-    cr_assert_eq(mcring_set(client, "u", 1, "xyz", 3, 0x400, 0), MCRING_OK);
-    cr_assert_eq(mcring_get_value(client, "u", 1, &it, &v), MCRING_OK);
+    cr_assert_eq(mcring_set(fleet.client, "u", 1, "xyz", 3, 0x400, 0),
+                 MCRING_OK);
+    cr_assert_eq(mcring_get_value(fleet.client, "u", 1, &it, &v), MCRING_OK);
     size_t len;
     const char *b = mcring_value_get_bytes(v, &len);
     cr_assert_eq(len, 3);
@@ -119,35 +115,43 @@ Test(values, reads_decode_by_flags)
     mcring_value_free(v);
 
     /* Pickle is never decoded: undecodable, bytes and flags kept. */
-    cr_assert_eq(mcring_set(client, "p", 1, "\x80\x04K\x01.", 5, 1, 0),
+    cr_assert_eq(mcring_set(fleet.client, "p", 1, "\x80\x04K\x01.", 5, 1, 0),
                  MCRING_OK);
-    cr_assert_eq(mcring_get_value(client, "p", 1, &it, &v), MCRING_UNDECODABLE);
+    cr_assert_eq(mcring_get_value(fleet.client, "p", 1, &it, &v),
+                 MCRING_UNDECODABLE);
     cr_assert_null(v);
     cr_assert_eq(it.flags, 1);
     cr_assert_eq(it.len, 5);
 
     /* JSON- and msgpack-flagged bytes that do not decode: a result of
      * their own, not a miss, and the bytes stay available. */
-    cr_assert_eq(mcring_set(client, "bj", 2, "{\"a\":", 5, 2, 0), MCRING_OK);
-    cr_assert_eq(mcring_get_value(client, "bj", 2, &it, &v), MCRING_UNDECODABLE);
+    cr_assert_eq(mcring_set(fleet.client, "bj", 2, "{\"a\":", 5, 2, 0),
+                 MCRING_OK);
+    cr_assert_eq(mcring_get_value(fleet.client, "bj", 2, &it, &v),
+                 MCRING_UNDECODABLE);
     cr_assert_null(v);
     cr_assert_str_eq(it.data, "{\"a\":");
-    cr_assert_eq(mcring_set(client, "bm", 2, "\xc1", 1, 32, 0), MCRING_OK);
-    cr_assert_eq(mcring_get_value(client, "bm", 2, &it, &v), MCRING_UNDECODABLE);
+    cr_assert_eq(mcring_set(fleet.client, "bm", 2, "\xc1", 1, 32, 0),
+                 MCRING_OK);
+    cr_assert_eq(mcring_get_value(fleet.client, "bm", 2, &it, &v),
+                 MCRING_UNDECODABLE);
     cr_assert_eq(it.len, 1);
 
     /* The bits of two codecs: which one wrote it cannot be known. */
-    cr_assert_eq(mcring_set(client, "two", 3, "1", 1, 2 | 32, 0), MCRING_OK);
-    cr_assert_eq(mcring_get_value(client, "two", 3, &it, &v),
+    cr_assert_eq(mcring_set(fleet.client, "two", 3, "1", 1, 2 | 32, 0),
+                 MCRING_OK);
+    cr_assert_eq(mcring_get_value(fleet.client, "two", 3, &it, &v),
                  MCRING_UNDECODABLE);
 
-    cr_assert_eq(mcring_get_value(client, "none", 4, &it, &v), MCRING_MISS);
+    cr_assert_eq(mcring_get_value(fleet.client, "none", 4, &it, &v),
+                 MCRING_MISS);
     cr_assert_null(v);
-    cr_assert_eq(mcring_get_value(client, "bj", 2, NULL, &v),
+    cr_assert_eq(mcring_get_value(fleet.client, "bj", 2, NULL, &v),
                  MCRING_UNDECODABLE, "the item is optional");
-    cr_assert_eq(mcring_get_value(client, "u", 1, NULL, &v), MCRING_OK);
+    cr_assert_eq(mcring_get_value(fleet.client, "u", 1, NULL, &v), MCRING_OK);
     mcring_value_free(v);
-    cr_assert_eq(mcring_get_value(client, "u", 1, &it, NULL), MCRING_EINVAL);
+    cr_assert_eq(mcring_get_value(fleet.client, "u", 1, &it, NULL),
+                 MCRING_EINVAL);
     mcring_item_free(&it);
 }
 
@@ -155,16 +159,18 @@ Test(values, encoding_failures_send_nothing)
 {
     mcring_value *m = mcring_value_new_map();
     mcring_value_map_add_str(m, "b", mcring_value_new_bytes("x", 1));
-    cr_assert_eq(mcring_set_value(client, "k", 1, m, "json", 0),
+    cr_assert_eq(mcring_set_value(fleet.client, "k", 1, m, "json", 0),
                  MCRING_EENCODE, "JSON has no bytes");
-    cr_assert_eq(mcring_set_value(client, "k", 1, m, "raw", 0), MCRING_EENCODE);
-    cr_assert_eq(mcring_set_value(client, "k", 1, m, "yaml", 0), MCRING_ECODEC);
-    cr_assert_eq(mcring_set_value(client, "k", 1, NULL, "json", 0),
+    cr_assert_eq(mcring_set_value(fleet.client, "k", 1, m, "raw", 0),
+                 MCRING_EENCODE);
+    cr_assert_eq(mcring_set_value(fleet.client, "k", 1, m, "yaml", 0),
+                 MCRING_ECODEC);
+    cr_assert_eq(mcring_set_value(fleet.client, "k", 1, NULL, "json", 0),
                  MCRING_EINVAL);
     mcring_item it = MCRING_ITEM_INIT;
-    cr_assert_eq(mcring_get(client, "k", 1, &it), MCRING_MISS);
-    cr_assert_eq(mcring_set_value(client, "k", 1, m, "msgpack", 0), MCRING_OK,
-                 "msgpack has bytes");
+    cr_assert_eq(mcring_get(fleet.client, "k", 1, &it), MCRING_MISS);
+    cr_assert_eq(mcring_set_value(fleet.client, "k", 1, m, "msgpack", 0),
+                 MCRING_OK, "msgpack has bytes");
     mcring_item_free(&it);
     mcring_value_free(m);
 }
@@ -197,17 +203,18 @@ static int dec_decode(void *ud, const void *data, size_t len,
 Test(values, an_added_codec_works_end_to_end)
 {
     mcring_codec dec = {"decimal", 0x100, dec_encode, dec_decode, NULL};
-    cr_assert_eq(mcring_client_add_codec(client, &dec, NULL, 0), 0);
+    cr_assert_eq(mcring_client_add_codec(fleet.client, &dec, NULL, 0), 0);
     mcring_value *v = mcring_value_new_int(-99), *back;
-    cr_assert_eq(mcring_set_value(client, "d", 1, v, "decimal", 0), MCRING_OK);
+    cr_assert_eq(mcring_set_value(fleet.client, "d", 1, v, "decimal", 0),
+                 MCRING_OK);
     mcring_item it = MCRING_ITEM_INIT;
-    cr_assert_eq(mcring_get_value(client, "d", 1, &it, &back), MCRING_OK);
+    cr_assert_eq(mcring_get_value(fleet.client, "d", 1, &it, &back), MCRING_OK);
     cr_assert_eq(it.flags, 0x100);
     cr_assert(mcring_value_equal(v, back));
     mcring_value_free(back);
 
-    /* A client without the codec reads the same item as bytes. */
-    mcring_client *plain = client_for(opts);
+    /* A fleet.client without the codec reads the same item as bytes. */
+    mcring_client *plain = client_for(fleet.opts);
     cr_assert_eq(mcring_get_value(plain, "d", 1, &it, &back), MCRING_OK);
     cr_assert_eq(mcring_value_kind_of(back), MCRING_VALUE_BYTES);
     cr_assert_str_eq(mcring_value_get_bytes(back, NULL), "-99");
@@ -229,25 +236,24 @@ Test(values, multi_calls_decode_each_item)
         /* With a server_key (Swift's batches) and without. */
         const char *sk = pass == 0 ? "/acct/cont" : NULL;
         size_t sklen = sk ? strlen(sk) : 0;
-        cr_assert_eq(mcring_set_multi_values(client, kv, 3, "msgpack", sk,
+        cr_assert_eq(mcring_set_multi_values(fleet.client, kv, 3, "msgpack", sk,
                                              sklen, 0, st),
                      0);
         for (int i = 0; i < 3; i++)
             cr_assert_eq(st[i], MCRING_OK);
         mcring_kv pickled = {"p", 1, "x", 1, MCRING_FLAG_PICKLE};
         if (sk != NULL)
-            cr_assert_eq(mcring_set_multi(client, &pickled, 1, sk, sklen, 0,
-                                          NULL),
-                         0);
+            cr_assert_eq(
+                mcring_set_multi(fleet.client, &pickled, 1, sk, sklen, 0, NULL),
+                0);
         mcring_key keys[5] = {{"a", 1}, {"b", 1}, {"c", 1}, {"zz", 2},
                               {"p", 1}};
         mcring_item items[5] = {MCRING_ITEM_INIT, MCRING_ITEM_INIT,
                                 MCRING_ITEM_INIT, MCRING_ITEM_INIT,
                                 MCRING_ITEM_INIT};
         mcring_value *got[5];
-        cr_assert_eq(mcring_get_multi_values(client, keys, 5, sk, sklen,
-                                             pass == 0 ? items : NULL, got,
-                                             st),
+        cr_assert_eq(mcring_get_multi_values(fleet.client, keys, 5, sk, sklen,
+                                             pass == 0 ? items : NULL, got, st),
                      0);
         for (int i = 0; i < 3; i++) {
             cr_assert_eq(st[i], MCRING_OK, "key %d", i);
@@ -271,21 +277,24 @@ Test(values, multi_calls_decode_each_item)
     mcring_value *bytes = mcring_value_new_bytes("b", 1);
     mcring_value_kv bad[3] = {{"x1", 2, vals[0]}, {"x2", 2, bytes},
                               {"x3", 2, vals[1]}};
-    cr_assert_eq(mcring_set_multi_values(client, bad, 3, "json", NULL, 0, 0, st),
-                 MCRING_EENCODE);
+    cr_assert_eq(
+        mcring_set_multi_values(fleet.client, bad, 3, "json", NULL, 0, 0, st),
+        MCRING_EENCODE);
     cr_assert_eq(st[0], MCRING_ECANCELED);
     cr_assert_eq(st[1], MCRING_EENCODE);
     cr_assert_eq(st[2], MCRING_ECANCELED);
     mcring_item it = MCRING_ITEM_INIT;
-    cr_assert_eq(mcring_get(client, "x1", 2, &it), MCRING_MISS);
-    cr_assert_eq(mcring_set_multi_values(client, bad, 3, "nope", NULL, 0, 0, st),
-                 MCRING_ECODEC);
-    cr_assert_eq(mcring_set_multi_values(client, NULL, 0, NULL, NULL, 0, 0, st),
-                 0);
+    cr_assert_eq(mcring_get(fleet.client, "x1", 2, &it), MCRING_MISS);
+    cr_assert_eq(
+        mcring_set_multi_values(fleet.client, bad, 3, "nope", NULL, 0, 0, st),
+        MCRING_ECODEC);
+    cr_assert_eq(
+        mcring_set_multi_values(fleet.client, NULL, 0, NULL, NULL, 0, 0, st),
+        0);
     mcring_value *none[1];
-    cr_assert_eq(mcring_get_multi_values(client, NULL, 0, NULL, 0, NULL, none,
-                                         st),
-                 0);
+    cr_assert_eq(
+        mcring_get_multi_values(fleet.client, NULL, 0, NULL, 0, NULL, none, st),
+        0);
     mcring_item_free(&it);
     mcring_value_free(bytes);
     for (int i = 0; i < 3; i++)

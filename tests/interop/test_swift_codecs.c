@@ -15,31 +15,19 @@
 
 #include "harness.h"
 
-static mc_server srv[2];
-static char servers_json[256], servers_list[128];
+static mc_fleet fleet;
 static char oracle[512];
-static mcring_options *opts;
-static mcring_client *client;
 
 static void setup(void)
 {
     snprintf(oracle, sizeof(oracle), "%s/interop/swift_oracle.py",
              env_path("MCRING_TEST_SOURCE"));
-    for (int i = 0; i < 2; i++)
-        mc_start(&srv[i], NULL);
-    snprintf(servers_json, sizeof(servers_json), "[\"%s\", \"%s\"]",
-             srv[0].name, srv[1].name);
-    names_of(servers_list, sizeof(servers_list), srv, 2);
-    opts = opts_for(servers_list, NULL);
-    client = client_for(opts);
+    fleet_start(&fleet, 2);
 }
 
 static void teardown(void)
 {
-    mcring_client_free(client);
-    mcring_options_free(opts);
-    for (int i = 0; i < 2; i++)
-        mc_stop(&srv[i]);
+    fleet_stop(&fleet);
 }
 
 TestSuite(swift_codecs, .init = setup, .fini = teardown, .timeout = 120);
@@ -48,10 +36,10 @@ TestSuite(swift_codecs, .init = setup, .fini = teardown, .timeout = 120);
  * output, one line per op. */
 static char *swift(const char *ops)
 {
-    size_t n = strlen(ops) + strlen(servers_json) + 64;
+    size_t n = strlen(ops) + strlen(fleet.json) + 64;
     char *script = malloc(n);
-    int len = snprintf(script, n, "{\"servers\": %s, \"ops\": %s}",
-                       servers_json, ops);
+    int len =
+        snprintf(script, n, "{\"servers\": %s, \"ops\": %s}", fleet.json, ops);
     char *argv[] = {(char *)env_path("MCRING_TEST_PYTHON"), oracle, "ops", NULL};
     char *out;
     size_t out_len;
@@ -166,8 +154,9 @@ Test(swift_codecs, swift_writes_mcring_reads)
     for (size_t i = 0; i < NCASES; i++) {
         const char *key = cases[i].key;
         mcring_value *want = cases[i].build(), *got;
-        cr_assert_eq(mcring_get_value(client, key, strlen(key), &it, &got),
-                     MCRING_OK, "%s", key);
+        cr_assert_eq(
+            mcring_get_value(fleet.client, key, strlen(key), &it, &got),
+            MCRING_OK, "%s", key);
         cr_assert_eq(it.flags, MCRING_FLAG_JSON, "%s", key);
         cr_assert(mcring_value_equal(want, got), "%s: %s", key, it.data);
         /* And mcring writes Swift's bytes exactly. */
@@ -188,7 +177,7 @@ Test(swift_codecs, mcring_writes_swift_reads)
     size_t off = (size_t)snprintf(ops, sizeof(ops), "[");
     for (size_t i = 0; i < NCASES; i++) {
         mcring_value *v = cases[i].build();
-        cr_assert_eq(mcring_set_value(client, cases[i].key,
+        cr_assert_eq(mcring_set_value(fleet.client, cases[i].key,
                                       strlen(cases[i].key), v, "json", 0),
                      MCRING_OK);
         mcring_value_free(v);
@@ -219,7 +208,7 @@ Test(swift_codecs, floats_are_written_byte_for_byte_as_python_does)
                "\"seed\": 4}]"));
     mcring_item it = MCRING_ITEM_INIT, again = MCRING_ITEM_INIT;
     mcring_value *v;
-    cr_assert_eq(mcring_get_value(client, "f", 1, &it, &v), MCRING_OK);
+    cr_assert_eq(mcring_get_value(fleet.client, "f", 1, &it, &v), MCRING_OK);
     cr_assert_gt(mcring_value_count(v), 24000);
     cr_assert_eq(mcring_codec_encode(mcring_codec_json(), v, &again), 0);
     cr_assert_eq(again.len, it.len);
@@ -243,12 +232,12 @@ Test(swift_codecs, integers_beyond_64_bits_are_undecodable_with_bytes)
                "-9223372036854775809}]"));
     mcring_item it = MCRING_ITEM_INIT;
     mcring_value *v;
-    cr_assert_eq(mcring_get_value(client, "huge", 4, &it, &v),
+    cr_assert_eq(mcring_get_value(fleet.client, "huge", 4, &it, &v),
                  MCRING_UNDECODABLE);
     cr_assert_null(v);
     cr_assert_eq(it.flags, MCRING_FLAG_JSON);
     cr_assert_str_eq(it.data, "{\"n\": 18446744073709551616}");
-    cr_assert_eq(mcring_get_value(client, "neg", 3, &it, &v),
+    cr_assert_eq(mcring_get_value(fleet.client, "neg", 3, &it, &v),
                  MCRING_UNDECODABLE);
     cr_assert_str_eq(it.data, "-9223372036854775809");
     mcring_item_free(&it);
@@ -261,8 +250,8 @@ Test(swift_codecs, batches_with_a_server_key_both_ways)
     mcring_key keys[3] = {{"o1", 2}, {"o2", 2}, {"o3", 2}};
     mcring_value *got[3];
     int st[3];
-    cr_assert_eq(mcring_get_multi_values(client, keys, 3, "/a/c", 4, NULL, got,
-                                         st),
+    cr_assert_eq(mcring_get_multi_values(fleet.client, keys, 3, "/a/c", 4, NULL,
+                                         got, st),
                  0);
     cr_assert_eq(st[0], MCRING_OK);
     cr_assert_eq(st[1], MCRING_OK);
@@ -280,9 +269,9 @@ Test(swift_codecs, batches_with_a_server_key_both_ways)
 
     mcring_value *a = astral(), *i = integers();
     mcring_value_kv kv[2] = {{"p1", 2, a}, {"p2", 2, i}};
-    cr_assert_eq(mcring_set_multi_values(client, kv, 2, "json", "/a/d", 4, 0,
-                                         st),
-                 0);
+    cr_assert_eq(
+        mcring_set_multi_values(fleet.client, kv, 2, "json", "/a/d", 4, 0, st),
+        0);
     char *out = swift("[{\"op\": \"get_multi\", \"server_key\": \"/a/d\", "
                       "\"keys\": [\"p1\", \"p2\", \"p3\"]}]");
     cr_assert_str_eq(out, "[\"\\ud83d\\ude00 \\ud834\\udd1e\", "
@@ -299,9 +288,10 @@ Test(swift_codecs, swift_reads_msgpack_items_as_plain_bytes)
     /* Bit 32 is neither pickle (1) nor JSON (2): Swift hands the bytes
      * over untouched, and never unpickles them. */
     mcring_value *v = integers();
-    cr_assert_eq(mcring_set_value(client, "mp", 2, v, "msgpack", 0), MCRING_OK);
+    cr_assert_eq(mcring_set_value(fleet.client, "mp", 2, v, "msgpack", 0),
+                 MCRING_OK);
     mcring_item it = MCRING_ITEM_INIT;
-    cr_assert_eq(mcring_get(client, "mp", 2, &it), MCRING_OK);
+    cr_assert_eq(mcring_get(fleet.client, "mp", 2, &it), MCRING_OK);
     char expect[256] = "{\"bytes_hex\": \"";
     size_t off = strlen(expect);
     for (size_t k = 0; k < it.len; k++)

@@ -8,31 +8,19 @@
 
 #include "harness.h"
 
-static mc_server srv[3];
-static char servers_json[512], servers_list[256];
+static mc_fleet fleet;
 static char oracle[512];
-static mcring_options *opts;
-static mcring_client *client;
 
 static void setup(void)
 {
     snprintf(oracle, sizeof(oracle), "%s/interop/swift_oracle.py",
              env_path("MCRING_TEST_SOURCE"));
-    for (int i = 0; i < 3; i++)
-        mc_start(&srv[i], NULL);
-    snprintf(servers_json, sizeof(servers_json), "[\"%s\", \"%s\", \"%s\"]",
-             srv[0].name, srv[1].name, srv[2].name);
-    names_of(servers_list, sizeof(servers_list), srv, 3);
-    opts = opts_for(servers_list, NULL);
-    client = client_for(opts);
+    fleet_start(&fleet, 3);
 }
 
 static void teardown(void)
 {
-    mcring_client_free(client);
-    mcring_options_free(opts);
-    for (int i = 0; i < 3; i++)
-        mc_stop(&srv[i]);
+    fleet_stop(&fleet);
 }
 
 TestSuite(swift_values, .init = setup, .fini = teardown, .timeout = 120);
@@ -41,7 +29,7 @@ TestSuite(swift_values, .init = setup, .fini = teardown, .timeout = 120);
 static char *swift(const char *ops)
 {
     char *script = malloc(strlen(ops) + 1024);
-    int n = sprintf(script, "{\"servers\": %s, \"ops\": %s}", servers_json, ops);
+    int n = sprintf(script, "{\"servers\": %s, \"ops\": %s}", fleet.json, ops);
     char *argv[] = {(char *)env_path("MCRING_TEST_PYTHON"), oracle, "ops", NULL};
     char *out;
     size_t len;
@@ -54,7 +42,8 @@ static char *swift(const char *ops)
 static void expect_item(const char *key, const char *bytes, uint32_t flags)
 {
     mcring_item it = MCRING_ITEM_INIT;
-    cr_assert_eq(mcring_get(client, key, strlen(key), &it), MCRING_OK, "%s", key);
+    cr_assert_eq(mcring_get(fleet.client, key, strlen(key), &it), MCRING_OK,
+                 "%s", key);
     cr_assert_eq(it.flags, flags, "%s", key);
     cr_assert_eq(it.len, strlen(bytes), "%s: '%.*s'", key, (int)it.len, it.data);
     cr_assert(memcmp(it.data, bytes, it.len) == 0, "%s", key);
@@ -74,7 +63,7 @@ Test(swift_values, swift_writes_mcring_reads)
                "{\"op\": \"decr\", \"key\": \"down\", \"delta\": 5}"
                "]"));
     mcring_item it = MCRING_ITEM_INIT;
-    cr_assert_eq(mcring_get(client, "raw", 3, &it), MCRING_OK);
+    cr_assert_eq(mcring_get(fleet.client, "raw", 3, &it), MCRING_OK);
     cr_assert_eq(it.len, 5);
     cr_assert(memcmp(it.data, "\x00\xff\r\nA", 5) == 0);
     mcring_item_free(&it);
@@ -85,20 +74,22 @@ Test(swift_values, swift_writes_mcring_reads)
     expect_item("caf\xc3\xa9", "\"x\"", MCRING_FLAG_JSON);
     expect_item("count", "42", 0);
     uint64_t v;
-    cr_assert_eq(mcring_incr(client, "count", 5, 8, 0, &v), MCRING_OK);
+    cr_assert_eq(mcring_incr(fleet.client, "count", 5, 8, 0, &v), MCRING_OK);
     cr_assert_eq(v, 50, "mcring counts on from Swift's counter");
-    cr_assert_eq(mcring_incr(client, "down", 4, 0, 0, &v), MCRING_OK);
+    cr_assert_eq(mcring_incr(fleet.client, "down", 4, 0, 0, &v), MCRING_OK);
     cr_assert_eq(v, 0);
 }
 
 Test(swift_values, mcring_writes_swift_reads)
 {
-    cr_assert_eq(mcring_set(client, "r", 1, "\x01\x02raw", 5, 0, 0), MCRING_OK);
-    const char *js = "{\"k\": [true, false, null, 1e100, \"\\u2603\"]}";
-    cr_assert_eq(mcring_set(client, "j", 1, js, strlen(js), MCRING_FLAG_JSON, 0),
+    cr_assert_eq(mcring_set(fleet.client, "r", 1, "\x01\x02raw", 5, 0, 0),
                  MCRING_OK);
+    const char *js = "{\"k\": [true, false, null, 1e100, \"\\u2603\"]}";
+    cr_assert_eq(
+        mcring_set(fleet.client, "j", 1, js, strlen(js), MCRING_FLAG_JSON, 0),
+        MCRING_OK);
     uint64_t v;
-    cr_assert_eq(mcring_incr(client, "c", 1, 10, 0, &v), MCRING_OK);
+    cr_assert_eq(mcring_incr(fleet.client, "c", 1, 10, 0, &v), MCRING_OK);
     char *out = swift("["
                       "{\"op\": \"get\", \"key\": \"r\"},"
                       "{\"op\": \"get\", \"key\": \"j\"},"
@@ -129,7 +120,7 @@ Test(swift_values, server_key_batches_both_ways)
     mcring_item it[4] = {MCRING_ITEM_INIT, MCRING_ITEM_INIT, MCRING_ITEM_INIT,
                          MCRING_ITEM_INIT};
     int st[4];
-    cr_assert_eq(mcring_get_multi(client, k, 4, "/a/c", 4, it, st), 0);
+    cr_assert_eq(mcring_get_multi(fleet.client, k, 4, "/a/c", 4, it, st), 0);
     cr_assert_eq(st[0], MCRING_OK);
     cr_assert_eq(st[3], MCRING_MISS);
     cr_assert_eq(it[0].len, 8);
@@ -138,7 +129,7 @@ Test(swift_values, server_key_batches_both_ways)
 
     mcring_kv kv[2] = {{"p1", 2, "\"one\"", 5, MCRING_FLAG_JSON},
                        {"p2", 2, "[2]", 3, MCRING_FLAG_JSON}};
-    cr_assert_eq(mcring_set_multi(client, kv, 2, "/a/d", 4, 0, st), 0);
+    cr_assert_eq(mcring_set_multi(fleet.client, kv, 2, "/a/d", 4, 0, st), 0);
     char *out = swift("[{\"op\": \"get_multi\", \"server_key\": \"/a/d\", "
                       "\"keys\": [\"p1\", \"p2\", \"p3\"]}]");
     cr_assert_str_eq(out, "[\"one\", [2], null]\n");
@@ -159,7 +150,7 @@ Test(swift_values, placement_agrees_on_real_servers)
                                i ? "," : "", i, i);
     sprintf(ops + off, "]");
     free(swift(ops));
-    mcring_options *o = opts_for(servers_list, "tries", "1", NULL);
+    mcring_options *o = opts_for(fleet.names, "tries", "1", NULL);
     mcring_client *c = client_for(o);
     mcring_item it = MCRING_ITEM_INIT;
     for (int i = 0; i < 200; i++) {

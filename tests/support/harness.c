@@ -316,6 +316,32 @@ const char *names_of(char *buf, size_t len, mc_server *s, size_t n)
     return buf;
 }
 
+void fleet_start(mc_fleet *f, size_t n)
+{
+    H_ASSERT(n >= 1 && n <= FLEET_MAX, "fleet of %zu servers", n);
+    f->n = n;
+    for (size_t i = 0; i < n; i++)
+        mc_start(&f->srv[i], NULL);
+    names_of(f->names, sizeof(f->names), f->srv, n);
+    size_t off = (size_t)snprintf(f->json, sizeof(f->json), "[");
+    for (size_t i = 0; i < n; i++)
+        off += (size_t)snprintf(f->json + off, sizeof(f->json) - off,
+                                "%s\"%s\"", i ? ", " : "", f->srv[i].name);
+    snprintf(f->json + off, sizeof(f->json) - off, "]");
+    f->opts = opts_for(f->names, NULL);
+    f->client = client_for(f->opts);
+}
+
+void fleet_stop(mc_fleet *f)
+{
+    mcring_client_free(f->client);
+    mcring_options_free(f->opts);
+    f->client = NULL;
+    f->opts = NULL;
+    for (size_t i = 0; i < f->n; i++)
+        mc_stop(&f->srv[i]);
+}
+
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void log_capture_fn(void *ud, mcring_log_level level, const char *server,

@@ -52,6 +52,20 @@ mcring_client *client_for(const mcring_options *o);
 /* "a,b,c" of the servers' names into buf. */
 const char *names_of(char *buf, size_t len, mc_server *s, size_t n);
 
+/* A suite's fixture: n (up to FLEET_MAX) memcached servers on free ports
+ * and a client with default options on all of them. */
+#define FLEET_MAX 4
+typedef struct mc_fleet {
+    mc_server srv[FLEET_MAX];
+    size_t n;
+    char names[FLEET_MAX * 64]; /* "a,b,c", as mcring takes it */
+    char json[FLEET_MAX * 68];  /* ["a", "b", "c"], for Python peers */
+    mcring_options *opts;
+    mcring_client *client;
+} mc_fleet;
+void fleet_start(mc_fleet *f, size_t n);
+void fleet_stop(mc_fleet *f);
+
 /* Captures log lines (thread-safe) for assertions. */
 typedef struct log_capture {
     char lines[256][256];
