@@ -646,14 +646,14 @@ MCRING_API int mcring_codec_decode(const mcring_codec *codec,
 
 /*
  * Writes value as JSON into out exactly as Python's json.dumps() with its
- * defaults writes the same value: ASCII only (\uXXXX, surrogate pairs for
- * astral characters), ", " and ": " separators, shortest round-trip floats,
- * NaN, Infinity, -Infinity. Map keys that are integers, doubles, booleans
- * or null become strings as in Python; other keys, BYTES, EXT and
- * TIMESTAMP values are MCRING_EENCODE (unless MCRING_JSON_EXTENDED).
- * out->flags becomes MCRING_FLAG_JSON. Returns 0, MCRING_EENCODE,
- * MCRING_ENOMEM or MCRING_EINVAL (unknown opts bits). Thread-safe for
- * distinct out items.
+ * defaults writes the same value: ASCII only (\u escapes of four hex
+ * digits, surrogate pairs for astral characters), ", " and ": "
+ * separators, shortest round-trip floats, NaN, Infinity, -Infinity. Map
+ * keys that are integers, doubles, booleans or null become strings as in
+ * Python; other keys, BYTES, EXT and TIMESTAMP values are MCRING_EENCODE
+ * (unless MCRING_JSON_EXTENDED). out->flags becomes MCRING_FLAG_JSON.
+ * Returns 0, MCRING_EENCODE, MCRING_ENOMEM or MCRING_EINVAL (unknown opts
+ * bits). Thread-safe for distinct out items.
  */
 MCRING_API int mcring_json_encode(const mcring_value *value, unsigned opts,
                                   mcring_item *out);
