@@ -119,96 +119,56 @@ static void bench_lookup(void)
            "md5-batched", "-", bench_median(per, RUNS), BATCH);
 }
 
-/* ---- pool --------------------------------------------------------------- */
-
-/* The comparison: the same slots behind one mutex and a plain stack. */
-typedef struct mutex_pool {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    pool_slot **stack;
-    int n;
-} mutex_pool;
-
-static pool_slot *mutex_borrow(mutex_pool *p)
-{
-    pthread_mutex_lock(&p->lock);
-    while (p->n == 0)
-        pthread_cond_wait(&p->cond, &p->lock);
-    pool_slot *s = p->stack[--p->n];
-    pthread_mutex_unlock(&p->lock);
-    return s;
-}
-
-static void mutex_return(mutex_pool *p, pool_slot *s)
-{
-    pthread_mutex_lock(&p->lock);
-    p->stack[p->n++] = s;
-    pthread_cond_signal(&p->cond);
-    pthread_mutex_unlock(&p->lock);
-}
+/* ---- pool ---------------------------------------------------------------*/
 
 typedef struct pool_arg {
-    pool *lf;
-    mutex_pool *mx;
+    pool *p;
+    unsigned depth;
     long iters;
-    double ns;
     pthread_barrier_t *start;
 } pool_arg;
 
-static void *pool_worker(void *p)
+static void *pool_worker(void *arg)
 {
-    pool_arg *a = p;
+    pool_arg *a = arg;
     pthread_barrier_wait(a->start);
-    double t0 = bench_now_ns();
     for (long i = 0; i < a->iters; i++) {
-        if (a->lf != NULL) {
-            pool_slot *s = pool_borrow(a->lf, INT64_MAX);
-            pool_return(a->lf, s, true);
-        } else {
-            pool_slot *s = mutex_borrow(a->mx);
-            mutex_return(a->mx, s);
-        }
+        bool connect;
+        int64_t deadline;
+        mux_slot *s = pool_claim(a->p, a->depth, INT64_MAX / 4, &connect,
+                                 &deadline);
+        if (connect)
+            mux_slot_connected(s, 0, FENCE_OFF);
+        mux_slot_unclaim(s);
     }
-    a->ns = (bench_now_ns() - t0) / (double)a->iters;
     return NULL;
 }
 
-/* Median over runs of the per-operation time seen by the threads. */
-static double pool_run(int threads, bool lockfree, uint32_t size)
+/* Median over runs of the wall time per claim + give-back, all threads
+ * together. */
+static double pool_run(int threads, unsigned depth, uint32_t size)
 {
     enum { RUNS = 15 };
     long iters = 200000 / threads;
     double per[RUNS];
     for (int run = 0; run < RUNS; run++) {
-        pool lf;
-        mutex_pool mx;
-        pool_init(&lf, size, NULL);
-        pthread_mutex_init(&mx.lock, NULL);
-        pthread_cond_init(&mx.cond, NULL);
-        mx.stack = malloc(size * sizeof(*mx.stack));
-        mx.n = 0;
-        for (uint32_t i = 0; i < size; i++)
-            mx.stack[mx.n++] = &lf.slots[i];
+        pool p;
+        pool_init(&p, size);
         pthread_barrier_t start;
         pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
         pthread_t t[64];
         pool_arg args[64];
         for (int i = 0; i < threads; i++) {
-            args[i] = (pool_arg){lockfree ? &lf : NULL, &mx, iters, 0, &start};
+            args[i] = (pool_arg){&p, depth, iters, &start};
             pthread_create(&t[i], NULL, pool_worker, &args[i]);
         }
         pthread_barrier_wait(&start);
         double t0 = bench_now_ns();
         for (int i = 0; i < threads; i++)
             pthread_join(t[i], NULL);
-        /* Wall time per operation of all threads together: what the pool
-         * costs the process, whichever thread is scheduled. */
         per[run] = (bench_now_ns() - t0) / (double)(iters * threads);
         pthread_barrier_destroy(&start);
-        free(mx.stack);
-        pthread_cond_destroy(&mx.cond);
-        pthread_mutex_destroy(&mx.lock);
-        pool_destroy(&lf);
+        pool_destroy(&p);
     }
     return bench_median(per, RUNS);
 }
@@ -216,20 +176,18 @@ static double pool_run(int threads, bool lockfree, uint32_t size)
 static void bench_pool(void)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    printf("# borrow + return of a pooled connection: wall ns per pair, all "
-           "threads together (median)\n");
-    printf("%8s %8s %14s %14s %8s\n", "threads", "slots", "lock-free", "mutex",
-           "ratio");
+    printf("# claim + give back a place on a server's connections: wall ns "
+           "per pair, all threads together (median)\n");
+    printf("%8s %14s %18s %18s\n", "threads", "slots", "depth 1 (no pipe)",
+           "depth 128, 2 slots");
     int threads[] = {1, (int)cores, 4, 8, 16};
     for (int i = 0; i < 5; i++) {
         if (i > 1 && threads[i] <= cores)
             continue;
-        /* As many slots as threads: nobody waits, everyone contends. */
-        uint32_t slots = (uint32_t)threads[i];
-        double lf = pool_run(threads[i], true, slots);
-        double mx = pool_run(threads[i], false, slots);
-        printf("%8d %8u %14.1f %14.1f %8.2f\n", threads[i], slots, lf, mx,
-               mx / lf);
+        /* Depth 1: as many slots as threads, as with pipelining off. */
+        double one = pool_run(threads[i], 1, (uint32_t)threads[i]);
+        double deep = pool_run(threads[i], 128, 2);
+        printf("%8d %14d %18.1f %18.1f\n", threads[i], threads[i], one, deep);
     }
 }
 

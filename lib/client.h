@@ -1,16 +1,18 @@
 /*
- * Internal view of the client, shared by the single-key operations
- * (client.c) and the multi-key ones (multi.c).
+ * The client object: its published state, the writer side that builds new
+ * states, and what every call does on entry (client_enter). Its life cycle
+ * and reconfiguration are in client.c; the operations in ops.c and multi.c
+ * on top of request.h.
  */
 #ifndef MCRING_CLIENT_H
 #define MCRING_CLIENT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "codec.h"
 #include "config.h"
-#include "exchange.h"
 #include "ring.h"
 #include "state.h"
 
@@ -23,6 +25,9 @@ struct mcring_client {
     mcring_options base; /* what reloads of a file start from (same lock) */
     struct watcher *watch; /* config file watcher, or NULL */
     codec_registry codecs; /* added codecs; all-zero is empty (codec.h) */
+    atomic_uint fork_gen;  /* client_fork_generation its connections are
+                            * from */
+    atomic_uint fork_reset; /* the generation whose reset is finished */
 };
 
 registry *client_registry(struct mcring_client *c);
@@ -32,68 +37,26 @@ registry *client_registry(struct mcring_client *c);
 int client_apply(struct mcring_client *c, const mcring_options *o,
                  bool as_base, char *err, size_t errlen);
 
-/* A key prepared for the wire and for placement. */
-typedef struct key_op {
-    keyhash kh;
-    const char *wire; /* the key as sent: hex MD5 or the raw key */
-    size_t wire_len;
-    char hex[MD5_HEX_LEN];
-} key_op;
+/* Incremented in every child process fork() creates (pthread_atfork). */
+extern atomic_uint client_fork_generation;
 
-/* Checks and hashes a caller's key per the key mode. 0 or MCRING_EKEY /
- * MCRING_EINVAL. */
-int key_prepare(const settings *s, const void *key, size_t len, key_op *k);
-/* The same with the key's MD5 already computed (md5 NULL: compute it). */
-int key_prepare_digest(const settings *s, const void *key, size_t len,
-                       const unsigned char md5[MD5_LEN], key_op *k);
+/* Makes the client usable in a child of fork(): its connections, which it
+ * shares with the parent, are forgotten (closed in the child only) and
+ * reopened on demand. */
+void client_after_fork(struct mcring_client *c, unsigned gen);
 
-/* Swift's log lines. */
-void client_log(const state *st, mcring_log_level level, const server *sv,
-                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-/* Where a failure happened, which is what Swift's log line says. */
-typedef enum phase {
-    PHASE_POOL,    /* "getting a connection" */
-    PHASE_CONNECT, /* "connecting" */
-    PHASE_TALK,    /* "talking" */
-    PHASE_SET,     /* a set answered something other than STORED */
-} phase;
-
-/* Logs a server failure as Swift does, counts it for error limiting (and
- * logs a ban it starts). Returns rc. */
-int server_failed(const state *st, server *sv, int rc, phase ph,
-                  int sys_errno, const char *why, const char *detail);
-
-/* True when rc ends a call: an answer (>= 0) or a failure that is the
- * caller's or the value's, not the server's (no failover). */
-static inline bool rc_is_final(int rc)
+/* Every call's entry: the current state, inside the RCU read side (leave
+ * with state_leave()). The first call in a child process first drops the
+ * connections inherited from the parent. */
+static inline state *client_enter(struct mcring_client *c)
 {
-    return rc >= 0 || rc == MCRING_ENOTNUM || rc == MCRING_ETOOLARGE ||
-           rc == MCRING_ERACE || rc == MCRING_ENOMEM || rc == MCRING_EINVAL;
+    unsigned gen =
+        atomic_load_explicit(&client_fork_generation, memory_order_acquire);
+    if (__builtin_expect(gen != atomic_load_explicit(&c->fork_gen,
+                                                      memory_order_acquire),
+                         0))
+        client_after_fork(c, gen);
+    return state_enter(&c->current);
 }
-
-/* True when the connection's stream is known to be in step after rc. */
-static inline bool rc_keeps_conn(int rc)
-{
-    return rc >= 0 || rc == MCRING_ENOTNUM || rc == MCRING_ETOOLARGE ||
-           rc == MCRING_ERACE;
-}
-
-/*
- * Borrows a connection to sv, connecting it if needed. Returns the slot, or
- * NULL after logging and counting the failure into *rc.
- */
-pool_slot *server_borrow(const state *st, server *sv, int *rc);
-
-/* Gives a slot back after an exchange that ended with rc (closing the
- * connection unless rc_keeps_conn), and accounts for a server failure. */
-int server_release(const state *st, server *sv, pool_slot *slot, int rc,
-                   phase ph, const char *detail);
-
-/* Storage reply classification shared by set and set_multi. */
-int classify_store(exchange *x, const reply *r, uint64_t *number);
-
-/* Item size warning, as Swift logs it after a set. */
-void warn_item_size(const state *st, size_t len);
 
 #endif

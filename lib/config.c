@@ -27,6 +27,9 @@ static void options_defaults(mcring_options *o)
     o->keys = KEYS_SWIFT;
     o->ring.key_md5hex = true; /* swift key mode: peers see the hex MD5 */
     o->item_size_max = DEFAULT_ITEM_SIZE_MAX;
+    o->pipelining = true;
+    o->pipeline_depth = DEFAULT_PIPELINE_DEPTH;
+    o->pipeline_fences = true;
 }
 
 int mcring_options_new(mcring_options **out)
@@ -358,9 +361,31 @@ int mcring_options_set(mcring_options *o, const char *name, const char *value,
     if (strcmp(name, "item_size_max") == 0) {
         if (!parse_int(value, &iv))
             return bad(err, errlen, name, value, "not an integer");
-        if (iv < 1 || iv > (1LL << 30))
-            return bad(err, errlen, name, value, "must be 1 to 1073741824");
+        if (iv < 0 || iv > (1LL << 32) - 1)
+            return bad(err, errlen, name, value,
+                       "must be 0 (no limit) to 4294967295");
         o->item_size_max = (size_t)iv;
+        return 0;
+    }
+    if (strcmp(name, "pipelining") == 0 ||
+        strcmp(name, "pipeline_fences") == 0) {
+        bool b;
+        if (parse_bool(value, &b) != 0)
+            return bad(err, errlen, name, value,
+                       "not a boolean (true/1/yes/on/t/y or "
+                       "false/0/no/off/f/n)");
+        if (strcmp(name, "pipelining") == 0)
+            o->pipelining = b;
+        else
+            o->pipeline_fences = b;
+        return 0;
+    }
+    if (strcmp(name, "pipeline_depth") == 0) {
+        if (!parse_int(value, &iv))
+            return bad(err, errlen, name, value, "not an integer");
+        if (iv < 1 || iv > MAX_PIPELINE_DEPTH)
+            return bad(err, errlen, name, value, "must be 1 to 65536");
+        o->pipeline_depth = (int)iv;
         return 0;
     }
     return err_set(err, errlen, MCRING_ECONFIG, "unknown option '%s'", name);

@@ -30,7 +30,11 @@ typedef enum key_mode {
 #define DEFAULT_TRIES 3
 #define DEFAULT_ERROR_INTERVAL 60.0
 #define DEFAULT_ERROR_LIMIT 10.0
-#define DEFAULT_ITEM_SIZE_MAX 1048576
+/* No client-side cap on values, as in Swift: a server started with a
+ * larger -I takes and returns larger ones. */
+#define DEFAULT_ITEM_SIZE_MAX 0
+#define DEFAULT_PIPELINE_DEPTH 128
+#define MAX_PIPELINE_DEPTH 65536
 /* Error histories are kept per server; a larger limit would only waste
  * memory (Swift's own default is 10). */
 #define MAX_ERROR_LIMIT 100000.0
@@ -51,7 +55,10 @@ struct mcring_options {
                        * ring_signed_bytes, ring_socket_port; key_mode's
                        * choice mirrored in ring.key_md5hex */
     key_mode keys;
-    size_t item_size_max;
+    size_t item_size_max; /* 0: no limit */
+    bool pipelining;      /* many requests in flight per connection */
+    int pipeline_depth;   /* at most this many per connection */
+    bool pipeline_fences; /* end each written batch with mn */
     mcring_log_fn log;
     void *log_userdata;
     char *config_path; /* the file last loaded, for reloads */

@@ -19,11 +19,14 @@
 
 /* How far a socket timeout may exceed the deadline before it is lowered. */
 #define ARM_SLACK_NS NS_PER_MS
+/* A TLS write gathers small pieces into one record of at most this. */
+#define TLS_RECORD 16384
 
 void conn_init(conn *c)
 {
     memset(c, 0, sizeof(*c));
     c->fd = -1;
+    pthread_mutex_init(&c->ssl_lock, NULL);
 }
 
 void conn_close(conn *c)
@@ -39,6 +42,7 @@ void conn_close(conn *c)
         close(c->fd);
     c->fd = -1;
     c->rpos = c->rlen = 0;
+    c->wretry = 0;
 }
 
 void conn_destroy(conn *c)
@@ -48,21 +52,13 @@ void conn_destroy(conn *c)
     free(c->wbuf);
     c->rbuf = c->wbuf = NULL;
     c->rcap = c->wcap = 0;
+    pthread_mutex_destroy(&c->ssl_lock);
 }
 
-int conn_reserve_wbuf(conn *c, size_t n)
+void conn_shutdown(conn *c)
 {
-    if (c->wcap >= n)
-        return 0;
-    size_t cap = c->wcap ? c->wcap : 4096;
-    while (cap < n)
-        cap *= 2;
-    char *b = realloc(c->wbuf, cap);
-    if (b == NULL)
-        return MCRING_ENOMEM;
-    c->wbuf = b;
-    c->wcap = cap;
-    return 0;
+    if (c->fd >= 0)
+        shutdown(c->fd, SHUT_RDWR);
 }
 
 static void set_timeval(struct timeval *tv, int64_t ns)
@@ -73,72 +69,77 @@ static void set_timeval(struct timeval *tv, int64_t ns)
         tv->tv_usec = 1; /* zero would mean "wait forever" */
 }
 
-/* Makes the socket's timeout for opt end no later than deadline (+ slack);
- * force sets it to exactly the time left. */
-static int sock_arm(conn *c, int opt, int64_t *cur, int64_t deadline,
-                    bool force)
+/* Makes SO_RCVTIMEO end no later than deadline (+ slack); force sets it to
+ * exactly the time left. Read side. */
+static int arm_read(conn *c, int64_t deadline, bool force)
 {
     int64_t left = deadline - clock_now_ns();
     if (left <= 0)
         return MCRING_ETIMEOUT;
-    if (force || *cur > left + ARM_SLACK_NS) {
+    if (force || c->rcv_timeout_ns > left + ARM_SLACK_NS) {
         struct timeval tv;
         set_timeval(&tv, left);
-        if (setsockopt(c->fd, SOL_SOCKET, opt, &tv, sizeof(tv)) != 0) {
-            c->sys_errno = errno;
+        if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+            c->rerrno = errno;
             return MCRING_EIO;
         }
-        *cur = left;
+        c->rcv_timeout_ns = left;
     }
     return 0;
 }
 
-static int io_errno(conn *c, int e)
+static int errno_code(int e)
 {
-    c->sys_errno = e;
     return e == EPIPE || e == ECONNRESET ? MCRING_ECLOSED : MCRING_EIO;
 }
 
 /* Waits until fd is ready for events or the deadline passes. */
-static int wait_fd(conn *c, short events, int64_t deadline)
+static int wait_fd(int fd, short events, int64_t deadline, int *err)
 {
     for (;;) {
         int64_t now = clock_now_ns();
         if (now >= deadline)
             return MCRING_ETIMEOUT;
-        struct pollfd p = {.fd = c->fd, .events = events};
+        struct pollfd p = {.fd = fd, .events = events};
         int n = poll(&p, 1, clock_ms_left(deadline, now));
         if (n > 0)
             return 0;
-        if (n < 0 && errno != EINTR)
-            return io_errno(c, errno);
+        if (n < 0 && errno != EINTR) {
+            *err = errno;
+            return errno_code(errno);
+        }
     }
 }
 
 /* ---- TLS ---------------------------------------------------------------- */
 
-/* Maps an SSL_* result to: 1 retry after waiting (tls_want set), or an
- * error. */
-static int tls_result(conn *c, int ret)
+/* Maps an SSL_* result (ssl_lock held) to: 1 retry after waiting for
+ * *want, or a failure with its errno or text. */
+static int tls_result(SSL *ssl, int ret, short *want, int *err,
+                      const char **why)
 {
-    int e = SSL_get_error(c->ssl, ret);
+    int e = SSL_get_error(ssl, ret);
     switch (e) {
     case SSL_ERROR_WANT_READ:
-        c->tls_want = POLLIN;
+        *want = POLLIN;
         return 1;
     case SSL_ERROR_WANT_WRITE:
-        c->tls_want = POLLOUT;
+        *want = POLLOUT;
         return 1;
     case SSL_ERROR_ZERO_RETURN:
         return MCRING_ECLOSED;
     case SSL_ERROR_SYSCALL:
-        if (errno == 0 || ERR_peek_error() == 0)
-            return ret == 0 ? MCRING_ECLOSED : io_errno(c, errno);
-        c->why = ERR_reason_error_string(ERR_peek_last_error());
+        if (errno == 0 || ERR_peek_error() == 0) {
+            if (ret == 0)
+                return MCRING_ECLOSED;
+            *err = errno;
+            return errno_code(errno);
+        }
+        *why = ERR_reason_error_string(ERR_peek_last_error());
         return MCRING_ETLS;
     default:
-        c->sys_errno = 0;
-        c->why = ERR_reason_error_string(ERR_peek_last_error());
+        *err = 0;
+        *why = ERR_reason_error_string(ERR_peek_last_error());
         return MCRING_ETLS;
     }
 }
@@ -150,7 +151,10 @@ static int tls_handshake(conn *c, tls_ctx *tls, const address *a,
     c->ssl = SSL_new(tls->ctx);
     if (c->ssl == NULL)
         return MCRING_ENOMEM;
-    SSL_set_fd(c->ssl, c->fd);
+    BIO *bio = tls_socket_bio(c->fd);
+    if (bio == NULL)
+        return MCRING_ENOMEM;
+    SSL_set_bio(c->ssl, bio, bio);
     /* Python checks the name the server was configured with: an IP address
      * against the certificate's IP SANs, a host name against its DNS
      * names (and sends it as SNI). */
@@ -164,7 +168,8 @@ static int tls_handshake(conn *c, tls_ctx *tls, const address *a,
         int r = SSL_connect(c->ssl);
         if (r == 1)
             return 0;
-        int e = tls_result(c, r);
+        short want = 0;
+        int e = tls_result(c->ssl, r, &want, &c->sys_errno, &c->why);
         if (e != 1) {
             long v = SSL_get_verify_result(c->ssl);
             if (v != X509_V_OK) {
@@ -178,7 +183,7 @@ static int tls_handshake(conn *c, tls_ctx *tls, const address *a,
             }
             return e;
         }
-        int w = wait_fd(c, c->tls_want, deadline);
+        int w = wait_fd(c->fd, want, deadline, &c->sys_errno);
         if (w != 0)
             return w == MCRING_ETIMEOUT ? MCRING_EPOOLTIMEOUT : w;
     }
@@ -201,7 +206,9 @@ static int connect_one(conn *c, int family, const struct sockaddr *sa,
     }
     int rc = 0;
     if (connect(fd, sa, salen) != 0) {
-        if (errno != EINPROGRESS && errno != EAGAIN) {
+        /* EAGAIN is no connect in progress: a Unix socket whose accept
+         * backlog is full (or no local port left). A connect failure. */
+        if (errno != EINPROGRESS) {
             c->sys_errno = errno;
             rc = errno == ECONNREFUSED || errno == ENOENT
                      ? MCRING_ECONNREFUSED
@@ -250,6 +257,10 @@ int conn_connect(conn *c, const address *a, tls_ctx *tls,
     conn_close(c);
     c->sys_errno = 0;
     c->why = NULL;
+    c->rerrno = c->werrno = 0;
+    c->rwhy = c->wwhy = NULL;
+    c->wretry = 0;
+    c->rwant = c->wwant = 0;
     if (c->rbuf == NULL) {
         c->rbuf = malloc(CONN_RBUF_SIZE);
         if (c->rbuf == NULL)
@@ -313,118 +324,122 @@ int conn_connect(conn *c, const address *a, tls_ctx *tls,
     struct timeval tv;
     set_timeval(&tv, io_timeout_ns);
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    c->rcv_timeout_ns = c->snd_timeout_ns = io_timeout_ns;
+    c->rcv_timeout_ns = io_timeout_ns;
     return 0;
 }
 
-/* ---- blocking I/O ------------------------------------------------------- */
+/* ---- write side --------------------------------------------------------- */
 
-static void iov_advance(struct iovec **iov, int *iovcnt, size_t n)
+/* One TLS record's worth of iov gathered into wbuf (a write that must be
+ * repeated is repeated with the same bytes: OpenSSL requires it). */
+static ssize_t tls_send_some(conn *c, const struct iovec *iov, int iovcnt)
 {
-    while (*iovcnt > 0 && n >= (*iov)->iov_len) {
-        n -= (*iov)->iov_len;
-        (*iov)++;
-        (*iovcnt)--;
+    size_t total = c->wretry;
+    if (total == 0) {
+        for (int i = 0; i < iovcnt && total < TLS_RECORD; i++)
+            total += iov[i].iov_len;
+        if (total > TLS_RECORD)
+            total = TLS_RECORD;
     }
-    if (*iovcnt > 0 && n > 0) {
-        (*iov)->iov_base = (char *)(*iov)->iov_base + n;
-        (*iov)->iov_len -= n;
-    }
-    while (*iovcnt > 0 && (*iov)->iov_len == 0) {
-        (*iov)++;
-        (*iovcnt)--;
-    }
-}
-
-static int tls_send_some(conn *c, struct iovec **iov, int *iovcnt)
-{
-    /* One record per call: gather small pieces so a request is one write. */
-    const void *src = (*iov)->iov_base;
-    size_t len = (*iov)->iov_len;
-    if (*iovcnt > 1 && len < 16384) {
-        size_t total = 0;
-        for (int i = 0; i < *iovcnt && total < 16384; i++)
-            total += (*iov)[i].iov_len;
-        if (total > 16384)
-            total = 16384;
-        if (conn_reserve_wbuf(c, total) != 0)
+    if (c->wcap < total) {
+        char *b = realloc(c->wbuf, TLS_RECORD);
+        if (b == NULL)
             return MCRING_ENOMEM;
-        size_t off = 0;
-        for (int i = 0; i < *iovcnt && off < total; i++) {
-            size_t take = (*iov)[i].iov_len;
-            if (take > total - off)
-                take = total - off;
-            memcpy(c->wbuf + off, (*iov)[i].iov_base, take);
-            off += take;
-        }
-        src = c->wbuf;
-        len = total;
+        c->wbuf = b;
+        c->wcap = TLS_RECORD;
     }
+    size_t off = 0;
+    for (int i = 0; i < iovcnt && off < total; i++) {
+        size_t take = iov[i].iov_len;
+        if (take > total - off)
+            take = total - off;
+        memcpy(c->wbuf + off, iov[i].iov_base, take);
+        off += take;
+    }
+    pthread_mutex_lock(&c->ssl_lock);
     ERR_clear_error();
-    int n = SSL_write(c->ssl, src, (int)(len > INT32_MAX ? INT32_MAX : len));
+    int n = SSL_write(c->ssl, c->wbuf, (int)off);
+    int r = n > 0 ? 0 : tls_result(c->ssl, n, &c->wwant, &c->werrno, &c->wwhy);
+    pthread_mutex_unlock(&c->ssl_lock);
     if (n > 0) {
-        iov_advance(iov, iovcnt, (size_t)n);
+        c->wretry = 0;
+        return n;
+    }
+    if (r == 1) {
+        c->wretry = off;
         return 0;
     }
-    return tls_result(c, n);
+    return r;
 }
 
-int conn_send(conn *c, struct iovec *iov, int iovcnt, int64_t deadline)
+ssize_t conn_send_some(conn *c, const struct iovec *iov, int iovcnt)
 {
-    while (iovcnt > 0 && iov->iov_len == 0) {
-        iov++;
-        iovcnt--;
+    if (c->ssl != NULL)
+        return tls_send_some(c, iov, iovcnt);
+    struct msghdr mh = {.msg_iov = (struct iovec *)iov,
+                        .msg_iovlen = (size_t)iovcnt};
+    for (;;) {
+        ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        c->werrno = errno;
+        return errno_code(errno);
     }
-    bool force = false;
-    while (iovcnt > 0) {
-        if (c->ssl != NULL) {
-            int r = tls_send_some(c, &iov, &iovcnt);
-            if (r < 0)
-                return r;
-            if (r == 1 && (r = wait_fd(c, c->tls_want, deadline)) != 0)
-                return r;
-            continue;
-        }
-        int r = sock_arm(c, SO_SNDTIMEO, &c->snd_timeout_ns, deadline, force);
-        if (r != 0)
-            return r;
-        struct msghdr mh = {.msg_iov = iov,
-                            .msg_iovlen = (size_t)(iovcnt > 1024 ? 1024 : iovcnt)};
-        ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
-        if (n >= 0) {
-            iov_advance(&iov, &iovcnt, (size_t)n);
-            continue;
-        }
+}
+
+/* ---- read side ---------------------------------------------------------- */
+
+/* One non-blocking read of up to cap bytes: > 0 bytes, 0 none yet (TLS:
+ * rwant says what to wait for), < 0 failure. */
+static ssize_t read_some(conn *c, void *dst, size_t cap)
+{
+    if (c->ssl != NULL) {
+        pthread_mutex_lock(&c->ssl_lock);
+        ERR_clear_error();
+        int n = SSL_read(c->ssl, dst, (int)(cap > INT32_MAX ? INT32_MAX : cap));
+        int r = n > 0 ? 0 : tls_result(c->ssl, n, &c->rwant, &c->rerrno, &c->rwhy);
+        pthread_mutex_unlock(&c->ssl_lock);
+        if (n > 0)
+            return n;
+        return r == 1 ? 0 : r;
+    }
+    for (;;) {
+        ssize_t n = recv(c->fd, dst, cap, MSG_DONTWAIT);
+        if (n > 0)
+            return n;
+        if (n == 0)
+            return MCRING_ECLOSED;
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            force = true;
-            continue;
+            c->rwant = POLLIN;
+            return 0;
         }
-        return io_errno(c, errno);
+        c->rerrno = errno;
+        return errno_code(errno);
     }
-    return 0;
 }
 
-/* Blocking read of up to cap bytes into dst. */
+/* Blocking read of up to cap bytes into dst, by deadline. */
 static ssize_t read_blocking(conn *c, void *dst, size_t cap, int64_t deadline)
 {
+    if (c->ssl != NULL) {
+        for (;;) {
+            ssize_t n = read_some(c, dst, cap);
+            if (n != 0)
+                return n;
+            int w = wait_fd(c->fd, c->rwant, deadline, &c->rerrno);
+            if (w != 0)
+                return w;
+        }
+    }
     bool force = false;
     for (;;) {
-        if (c->ssl != NULL) {
-            ERR_clear_error();
-            int n = SSL_read(c->ssl, dst, (int)(cap > INT32_MAX ? INT32_MAX : cap));
-            if (n > 0)
-                return n;
-            int r = tls_result(c, n);
-            if (r < 0)
-                return r;
-            if ((r = wait_fd(c, c->tls_want, deadline)) != 0)
-                return r;
-            continue;
-        }
-        int r = sock_arm(c, SO_RCVTIMEO, &c->rcv_timeout_ns, deadline, force);
+        int r = arm_read(c, deadline, force);
         if (r != 0)
             return r;
         ssize_t n = recv(c->fd, dst, cap, 0);
@@ -435,10 +450,12 @@ static ssize_t read_blocking(conn *c, void *dst, size_t cap, int64_t deadline)
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            /* The socket's timeout fired: early if it was armed long ago. */
             force = true;
             continue;
         }
-        return io_errno(c, errno);
+        c->rerrno = errno;
+        return errno_code(errno);
     }
 }
 
@@ -478,64 +495,11 @@ ssize_t conn_read_direct(conn *c, void *dst, size_t len, int64_t deadline)
     return read_blocking(c, dst, len, deadline);
 }
 
-/* ---- non-blocking I/O --------------------------------------------------- */
-
-int conn_try_send(conn *c, struct iovec **iov, int *iovcnt)
-{
-    while (*iovcnt > 0) {
-        if (c->ssl != NULL) {
-            int r = tls_send_some(c, iov, iovcnt);
-            if (r < 0)
-                return r;
-            if (r == 1)
-                return 0;
-            continue;
-        }
-        struct msghdr mh = {.msg_iov = *iov,
-                            .msg_iovlen = (size_t)(*iovcnt > 1024 ? 1024 : *iovcnt)};
-        ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n >= 0) {
-            iov_advance(iov, iovcnt, (size_t)n);
-            continue;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return 0;
-        return io_errno(c, errno);
-    }
-    return 1;
-}
-
-static ssize_t read_nonblocking(conn *c, void *dst, size_t cap)
-{
-    for (;;) {
-        if (c->ssl != NULL) {
-            ERR_clear_error();
-            int n = SSL_read(c->ssl, dst, (int)(cap > INT32_MAX ? INT32_MAX : cap));
-            if (n > 0)
-                return n;
-            int r = tls_result(c, n);
-            return r == 1 ? 0 : r;
-        }
-        ssize_t n = recv(c->fd, dst, cap, MSG_DONTWAIT);
-        if (n > 0)
-            return n;
-        if (n == 0)
-            return MCRING_ECLOSED;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return 0;
-        return io_errno(c, errno);
-    }
-}
-
 int conn_try_fill(conn *c)
 {
     conn_make_room(c);
     size_t room = c->rcap - c->rlen;
-    ssize_t n = read_nonblocking(c, c->rbuf + c->rlen, room);
+    ssize_t n = read_some(c, c->rbuf + c->rlen, room);
     if (n <= 0)
         return (int)n;
     c->rlen += (size_t)n;
@@ -545,12 +509,45 @@ int conn_try_fill(conn *c)
 
 ssize_t conn_try_read_direct(conn *c, void *dst, size_t len)
 {
-    return read_nonblocking(c, dst, len);
+    return read_some(c, dst, len);
 }
 
-short conn_poll_events(const conn *c, bool sending)
+bool conn_input_pending(conn *c)
+{
+    if (conn_buffered(c) > 0)
+        return true;
+    if (c->ssl != NULL) {
+        char b;
+        pthread_mutex_lock(&c->ssl_lock);
+        ERR_clear_error();
+        int n = SSL_peek(c->ssl, &b, 1);
+        short want = 0;
+        int err = 0;
+        const char *why = NULL;
+        int r = n > 0 ? 0 : tls_result(c->ssl, n, &want, &err, &why);
+        pthread_mutex_unlock(&c->ssl_lock);
+        return n > 0 || r != 1;
+    }
+    /* Readable means bytes are there or the peer closed: either way the
+     * connection is not idle and in step. */
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    return poll(&p, 1, 0) != 0;
+}
+
+bool conn_readable_now(conn *c)
+{
+    if (c->ssl == NULL)
+        return false;
+    pthread_mutex_lock(&c->ssl_lock);
+    bool pending = SSL_has_pending(c->ssl);
+    pthread_mutex_unlock(&c->ssl_lock);
+    return pending;
+}
+
+short conn_poll_events(const conn *c, bool writing)
 {
     if (c->ssl != NULL)
-        return c->tls_want ? c->tls_want : POLLIN;
-    return sending ? (POLLIN | POLLOUT) : POLLIN;
+        return writing ? (c->wwant ? c->wwant : POLLOUT)
+                       : (c->rwant ? c->rwant : POLLIN);
+    return writing ? POLLOUT : POLLIN;
 }

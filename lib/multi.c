@@ -4,21 +4,21 @@
  * Each key goes to the first server of its own try order (with a
  * server_key, all keys share the server_key's order, which is Swift's
  * get_multi/set_multi). A round groups the keys still unanswered by their
- * next usable server, borrows one connection per group, writes every
- * group's request, then reads the replies: one connection after the other
- * with blocking reads when every request went out whole (the common case,
- * no poll needed), else all at once through poll (exchange_run_many), so
- * that a request too large for the socket cannot deadlock against its own
- * replies. Keys of a server that failed move on to their next server in the
- * next round; a server that failed once is not asked again in the same
- * call. A key's full try order is computed only when it needs one.
+ * next usable server and puts one request per group — "get k1 k2 ..." or
+ * all the group's sets — on one of that server's connections, alongside
+ * whatever other threads have in flight there (mux.h); then it waits for
+ * all of them, reading for everyone meanwhile. Keys of a server that
+ * failed move on to their next server in the next round; a server that
+ * failed once is not asked again in the same call. A key's full try order
+ * is computed only when it needs one.
  *
  * All per-call memory comes from the calling thread's arena (arena.h):
  * steady-state calls do not allocate.
  *
- * Connections of several servers are borrowed in one global order (by
- * server object address), so two threads each holding one server's last
- * connection can never wait for each other's.
+ * Places on several servers are claimed in one global order (by server
+ * object address), all before any request goes out, so two threads each
+ * waiting for a place the other holds cannot happen, and no call sits on a
+ * request in flight while it waits for a place elsewhere.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +27,7 @@
 #include "arena.h"
 #include "client.h"
 #include "clock.h"
+#include "request.h"
 
 #define PENDING 0x7fff /* status of a key with no answer yet */
 #define NO_SERVER UINT32_MAX
@@ -36,13 +37,12 @@ typedef struct group {
     uint32_t srv;      /* ring index */
     uint32_t *members; /* key indexes */
     size_t count;
-    pool_slot *slot;
-    exchange x;
+    mux_slot *slot;    /* claimed, or NULL */
+    mux_req req;
     get_reader get;
     line_reader lines;
     int *line_results;
     struct iovec iov1; /* get: the request line */
-    int result;
 } group;
 
 typedef struct multi {
@@ -65,6 +65,7 @@ typedef struct multi {
     const mcring_kv *kvs; /* set */
     char *headers;
     size_t *head_off, *head_len;
+    bool connected; /* some server gave a connection (Swift's "yielded") */
 } multi;
 
 /* The server at position p of key k's try order (NO_SERVER past its end). */
@@ -256,18 +257,18 @@ static void group_final(multi *m, group *g, int rc)
         m->status[g->members[i]] = rc;
 }
 
-/* Sets up the group's request and reader on its borrowed connection. */
-static int build_exchange(multi *m, group *g)
+/* Sets up the group's request and reader, in the call's arena. */
+static int build_request(multi *m, group *g)
 {
-    conn *cn = &g->slot->conn;
-    g->x = (exchange){.conn = cn};
+    mux_req *r = &g->req;
     if (m->is_get) {
         size_t len = 5;
         for (size_t i = 0; i < g->count; i++)
             len += 1 + m->wire[g->members[i]].len;
-        if (conn_reserve_wbuf(cn, len) != 0)
+        char *line = arena_alloc(m->a, len);
+        if (line == NULL)
             return MCRING_ENOMEM;
-        char *p = cn->wbuf;
+        char *p = line;
         memcpy(p, "get", 3);
         p += 3;
         for (size_t i = 0; i < g->count; i++) {
@@ -278,13 +279,12 @@ static int build_exchange(multi *m, group *g)
         }
         *p++ = '\r';
         *p++ = '\n';
-        g->iov1 = (struct iovec){cn->wbuf, (size_t)(p - cn->wbuf)};
-        g->x.iov = &g->iov1;
-        g->x.iovcnt = 1;
+        g->iov1 = (struct iovec){line, (size_t)(p - line)};
+        r->pr.iov = &g->iov1;
+        r->pr.iovcnt = 1;
         get_reader_init(&g->get, m->wire, g->members, g->count, m->items,
                         m->status, m->st->set.item_size_max);
-        g->x.read = get_reader_read;
-        g->x.ctx = &g->get;
+        r->pr.reader = &g->get.base;
         return 0;
     }
     struct iovec *iov = arena_alloc(m->a, 3 * g->count * sizeof(*iov));
@@ -298,13 +298,11 @@ static int build_exchange(multi *m, group *g)
             (struct iovec){(void *)m->kvs[k].value, m->kvs[k].value_len};
         iov[3 * i + 2] = (struct iovec){(void *)"\r\n", 2};
     }
-    g->lines = (line_reader){.n = g->count,
-                             .classify = classify_store,
-                             .results = g->line_results};
-    g->x.iov = iov;
-    g->x.iovcnt = (int)(3 * g->count);
-    g->x.read = line_reader_read;
-    g->x.ctx = &g->lines;
+    line_reader_init(&g->lines, g->count, classify_store, g->line_results,
+                     NULL);
+    r->pr.iov = iov;
+    r->pr.iovcnt = (int)(3 * g->count);
+    r->pr.reader = &g->lines.base;
     return 0;
 }
 
@@ -319,76 +317,53 @@ static int set_group_outcome(group *g)
     return 0;
 }
 
-/* Runs the exchanges of a round: writes every request, then reads. */
-static int exchange_all(multi *m, group *g, size_t ngroups, int64_t deadline)
-{
-    bool all_sent = true;
-    for (size_t i = 0; i < ngroups; i++) {
-        if (g[i].slot == NULL)
-            continue;
-        int s = conn_try_send(g[i].x.conn, &g[i].x.iov, &g[i].x.iovcnt);
-        if (s < 0)
-            g[i].result = s;
-        else if (s == 1)
-            g[i].x.iovcnt = 0;
-        else
-            all_sent = false;
-    }
-    if (all_sent) {
-        /* The usual case: every request is out; the servers work in
-         * parallel while their replies are read one after the other. */
-        for (size_t i = 0; i < ngroups; i++)
-            if (g[i].slot != NULL && g[i].result == 0)
-                g[i].result = exchange_finish(&g[i].x, deadline);
-        return 0;
-    }
-    exchange **xs = arena_alloc(m->a, ngroups * sizeof(*xs));
-    int *results = arena_alloc(m->a, ngroups * sizeof(*results));
-    size_t *map = arena_alloc(m->a, ngroups * sizeof(*map));
-    if (xs == NULL || results == NULL || map == NULL)
-        return MCRING_ENOMEM;
-    size_t nx = 0;
-    for (size_t i = 0; i < ngroups; i++)
-        if (g[i].slot != NULL && g[i].result == 0) {
-            map[nx] = i;
-            xs[nx++] = &g[i].x;
-        }
-    int rc = exchange_run_many(xs, nx, results, deadline);
-    for (size_t j = 0; j < nx; j++)
-        g[map[j]].result = results[j];
-    return rc;
-}
-
 static int run_round(multi *m, group *g, size_t ngroups)
 {
     const state *st = m->st;
+    /* Claim a place per group (connecting where needed), in the global
+     * order plan_round sorted them in, before anything goes out. */
     for (size_t i = 0; i < ngroups; i++) {
-        int rc;
-        g[i].slot = server_borrow(st, g[i].sv, &rc);
-        if (g[i].slot == NULL) {
-            group_failed(m, &g[i], rc);
+        int rc = build_request(m, &g[i]);
+        if (rc != 0) {
+            group_final(m, &g[i], rc);
             continue;
         }
-        rc = build_exchange(m, &g[i]);
-        if (rc != 0) {
-            server_release(st, g[i].sv, g[i].slot, rc, PHASE_TALK, NULL);
-            g[i].slot = NULL;
-            group_final(m, &g[i], rc);
-        }
+        g[i].slot = server_claim(st, g[i].sv, &rc);
+        if (g[i].slot == NULL)
+            group_failed(m, &g[i], rc);
+        else
+            m->connected = true;
     }
-    int rc = exchange_all(m, g, ngroups, clock_now_ns() + st->set.io_timeout_ns);
+    mux_req **reqs = arena_alloc(m->a, ngroups * sizeof(*reqs));
+    if (reqs == NULL) {
+        for (size_t i = 0; i < ngroups; i++)
+            if (g[i].slot != NULL)
+                mux_slot_unclaim(g[i].slot);
+        return MCRING_ENOMEM;
+    }
+    waiter w;
+    waiter_init(&w);
+    size_t nr = 0;
+    for (size_t i = 0; i < ngroups; i++)
+        if (g[i].slot != NULL) {
+            server_submit(st, g[i].slot, &g[i].req, &w);
+            reqs[nr++] = &g[i].req;
+        }
+    mux_wait(reqs, nr, &w);
+
     for (size_t i = 0; i < ngroups; i++) {
         group *grp = &g[i];
         if (grp->slot == NULL)
             continue;
-        int r = rc != 0 ? rc : grp->result;
-        phase ph = PHASE_TALK;
+        int r = server_settle(st, grp->sv, &grp->req);
+        if (r == 0 && m->is_get && grp->get.outcome != 0)
+            r = server_failed(st, grp->sv, grp->get.outcome, PHASE_TALK, 0,
+                              NULL, grp->get.base.detail);
         if (r == 0 && !m->is_get && (r = set_group_outcome(grp)) != 0)
-            ph = PHASE_SET;
+            r = server_failed(st, grp->sv, r, PHASE_SET, 0, NULL,
+                              grp->lines.base.detail);
         if (r != 0 && m->is_get)
             get_reader_reset(&grp->get);
-        r = server_release(st, grp->sv, grp->slot, r, ph, grp->x.detail);
-        grp->slot = NULL;
         if (r == 0) {
             if (!m->is_get)
                 for (size_t j = 0; j < grp->count; j++)
@@ -398,8 +373,9 @@ static int run_round(multi *m, group *g, size_t ngroups)
         } else {
             group_failed(m, grp, r);
         }
+        grp->slot = NULL;
     }
-    return rc == MCRING_ENOMEM ? rc : 0;
+    return 0;
 }
 
 static int run_rounds(multi *m)
@@ -414,6 +390,9 @@ static int run_rounds(multi *m)
             return MCRING_ENOMEM;
         }
     }
+    if (!m->connected)
+        client_log(m->st, MCRING_LOG_ERROR, NULL,
+                   "All memcached servers error-limited");
     for (size_t k = 0; k < m->n; k++)
         if (m->status[k] < 0)
             return m->status[k];
@@ -427,8 +406,9 @@ int mcring_get_multi(mcring_client *c, const mcring_key *keys, size_t n,
     if (c == NULL || (n > 0 && (keys == NULL || items == NULL ||
                                 status == NULL)))
         return MCRING_EINVAL;
-    if (server_key != NULL && server_key_len == 0)
-        server_key = NULL; /* Swift: an empty server_key means "none" */
+    /* NULL is no server key (each key on its own servers, an mcring
+     * extension); any other, "" included, places every key where Swift
+     * puts md5(server_key). */
     for (size_t k = 0; k < n; k++) {
         items[k].len = 0;
         items[k].flags = 0;
@@ -442,7 +422,7 @@ int mcring_get_multi(mcring_client *c, const mcring_key *keys, size_t n,
         return MCRING_ENOMEM;
     multi m = {.a = a, .n = n, .is_get = true, .keys = keys, .status = status,
                .items = items};
-    m.st = state_enter(&c->current);
+    m.st = client_enter(c);
     int rc = multi_prepare(&m, server_key, server_key_len);
     if (rc == 0)
         rc = run_rounds(&m);
@@ -480,8 +460,6 @@ int mcring_set_multi(mcring_client *c, const mcring_kv *kvs, size_t n,
 {
     if (c == NULL || (n > 0 && kvs == NULL))
         return MCRING_EINVAL;
-    if (server_key != NULL && server_key_len == 0)
-        server_key = NULL;
     if (n == 0)
         return 0;
     int64_t exptime;
@@ -505,10 +483,11 @@ int mcring_set_multi(mcring_client *c, const mcring_kv *kvs, size_t n,
 
     multi m = {.a = a, .n = n, .is_get = false, .keys = keys, .status = status,
                .kvs = kvs};
-    m.st = state_enter(&c->current);
+    m.st = client_enter(c);
+    request_exptime(m.st, ttl, &exptime); /* valid: checked above */
     int rc = multi_prepare(&m, server_key, server_key_len);
     for (size_t k = 0; rc != MCRING_ENOMEM && k < n; k++)
-        if (m.status[k] == PENDING &&
+        if (m.status[k] == PENDING && m.st->set.item_size_max != 0 &&
             kvs[k].value_len > m.st->set.item_size_max) {
             m.status[k] = MCRING_ETOOLARGE;
             if (rc == 0)

@@ -1,76 +1,60 @@
 /*
- * A server's connection pool: a fixed array of max_connections slots, each
- * holding one (possibly unconnected) connection. Slots move between two
- * lock-free stacks — idle (connected) and free (not connected) — or are out
- * with a borrower. Because slots are never created or destroyed while the
- * pool lives, no more than max_connections connections can ever be open
- * (Swift's pool can grow past its limit after a failed connect; bug 4).
+ * A server's connections: max_connections slots (mux.h), each a connection
+ * that carries up to `depth` requests at once, and the choice of a slot for
+ * each request. Because slots are fixed, no more than max_connections
+ * sockets can ever be open to a server, whatever fails (Swift's pool can
+ * grow past its limit after a failed connect; bug 4).
  *
- * Borrow and return are lock-free (concurrencykit's ck_stack with a
- * generation counter against ABA; slot memory is type-stable for the pool's
- * life, which that stack requires). A borrower that finds both stacks empty
- * sleeps on a futex until a slot comes back or its deadline passes; a
- * returner wakes one sleeper, and touches the futex only when someone is
- * sleeping. MPMC safe: any thread may borrow, any thread may return.
+ * Choosing: an open connection with nothing on it first; else a closed
+ * slot, connected by the caller who claims it (while it connects, others
+ * may queue on it, so a burst of callers causes one connect, not one each);
+ * else the least loaded connection with room. With depth 1 (pipelining
+ * off) a slot is one caller's at a time, the classic pool. A caller that
+ * finds no room waits, without spinning, until a place frees up or its
+ * deadline passes. Thread-safe (MPMC): any thread may claim, any thread's
+ * completion frees a place.
  */
 #ifndef MCRING_POOL_H
 #define MCRING_POOL_H
 
-#include <ck_stack.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "conn.h"
-
-struct server;
-
-typedef struct pool_slot {
-    ck_stack_entry_t entry; /* first: slots are found from their entry */
-    conn conn;
-    struct server *server;
-} pool_slot;
+#include "mux.h"
 
 typedef struct pool {
-    /* cmpxchg16b needs the stack heads 16-byte aligned. */
-    ck_stack_t idle __attribute__((aligned(64)));
-    ck_stack_t free __attribute__((aligned(16)));
-    atomic_uint seq; /* futex word: bumped on a return while someone waits */
-    atomic_int waiters;
-    atomic_int open;   /* slots holding a connected socket */
-    atomic_int nidle;  /* slots in the idle stack */
-    atomic_uint_fast64_t waits, timeouts;
+    mux_slot *slots;
     uint32_t size;
-    pool_slot *slots;
+    mux_places places;
+    atomic_int fence_hint; /* fence_mode the server showed (FENCE_PROBE:
+                            * not known) */
+    atomic_uint_fast64_t waits, timeouts;
 } pool;
 
-/* Allocates size slots, all free. Returns 0 or MCRING_ENOMEM. */
-int pool_init(pool *p, uint32_t size, struct server *owner);
-/* Closes every connection and frees the slots. No slot may be out. */
+/* Allocates size closed slots. Returns 0 or MCRING_ENOMEM. */
+int pool_init(pool *p, uint32_t size);
+/* Closes every connection and frees the slots. No request may be on
+ * them. */
 void pool_destroy(pool *p);
 
 /*
- * Takes a slot: an idle connected one if any, else a free one (the caller
- * connects it), else waits until deadline (monotonic ns). Returns the slot,
- * or NULL on timeout. MPMC safe.
+ * Claims a place for one request on a slot holding fewer than depth, and
+ * returns the slot. When the slot chosen was closed it is now
+ * SLOT_CONNECTING and *connect is set: the caller connects it and reports
+ * with mux_slot_connected(). Waits while every slot is full; NULL when
+ * nothing came free within timeout_ns. *deadline is set to when the
+ * claim's time (the pool timeout) runs out, for the connect.
  */
-pool_slot *pool_borrow(pool *p, int64_t deadline);
+mux_slot *pool_claim(pool *p, unsigned depth, int64_t timeout_ns,
+                     bool *connect, int64_t *deadline);
 
-/* pool_borrow without waiting: NULL when both stacks are empty. */
-pool_slot *pool_try_borrow(pool *p);
+/* In a child of fork(): forgets every connection inherited from the parent
+ * (closing the child's copy only) and every request of the parent's
+ * threads, leaving closed slots. Nothing else may run in the client. */
+void pool_after_fork(pool *p);
 
-/* Gives a slot back. keep: its connection is in step and may be reused;
- * otherwise the connection is closed first. MPMC safe. */
-void pool_return(pool *p, pool_slot *s, bool keep);
-
-/* Counts a connection opened on a borrowed slot. */
-static inline void pool_count_open(pool *p)
-{
-    atomic_fetch_add_explicit(&p->open, 1, memory_order_relaxed);
-}
-
-/* Closes every idle connection (used when a server leaves the ring).
- * Slots out with borrowers are untouched. */
-void pool_close_idle(pool *p);
+/* Connections open now, and open with nothing on them (for stats). */
+void pool_count(pool *p, uint32_t *open, uint32_t *idle);
 
 #endif

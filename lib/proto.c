@@ -216,6 +216,12 @@ ssize_t proto_parse_line(const char *buf, size_t len, size_t max_value,
             return (ssize_t)total;
         }
         break;
+    case 'M':
+        if (is(buf, n, "MN", 2)) {
+            r->kind = REPLY_MN;
+            return (ssize_t)total;
+        }
+        break;
     case 'C':
         if (n >= 12 && memcmp(buf, "CLIENT_ERROR", 12) == 0)
             return parse_error(buf, n, 12, REPLY_CLIENT_ERROR, total, r);

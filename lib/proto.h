@@ -33,6 +33,7 @@ typedef enum reply_kind {
     REPLY_ERROR,
     REPLY_CLIENT_ERROR,
     REPLY_SERVER_ERROR,
+    REPLY_MN, /* the meta no-op's reply: a pipeline fence */
 } reply_kind;
 
 typedef struct reply {

@@ -15,7 +15,7 @@ int server_new(const char *name, uint32_t max_connections, server **out)
         return rc;
     }
     s->name = strdup(name);
-    if (s->name == NULL || pool_init(&s->pool, max_connections, s) != 0) {
+    if (s->name == NULL || pool_init(&s->pool, max_connections) != 0) {
         free(s->name);
         free(s);
         return MCRING_ENOMEM;

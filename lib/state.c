@@ -47,6 +47,8 @@ static void settings_from_options(settings *s, const mcring_options *o)
     s->limits.limit = o->error_limit > 0 ? (uint64_t)o->error_limit : 0;
     s->item_size_warning_threshold = o->item_size_warning_threshold;
     s->item_size_max = o->item_size_max;
+    s->depth = o->pipelining ? (unsigned)o->pipeline_depth : 1;
+    s->fences = o->pipeline_fences;
     s->keys = o->keys;
     s->log = o->log;
     s->log_userdata = o->log_userdata;

@@ -23,6 +23,7 @@
 #define MCRING_STATE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define URCU_INLINE_SMALL_FUNCTIONS 1
@@ -38,7 +39,10 @@ typedef struct settings {
     int64_t connect_timeout_ns, pool_timeout_ns, io_timeout_ns;
     limit_params limits;
     int64_t item_size_warning_threshold;
-    size_t item_size_max;
+    size_t item_size_max; /* 0: no limit */
+    unsigned depth;       /* requests in flight per connection (1 when
+                           * pipelining is off) */
+    bool fences;          /* end each batch with a fence (pipeline.h) */
     key_mode keys;
     mcring_log_fn log;
     void *log_userdata;

@@ -1,6 +1,12 @@
+#include <errno.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "error.h"
 #include "tls.h"
@@ -78,4 +84,85 @@ void tls_ctx_unref(tls_ctx *t)
         SSL_CTX_free(t->ctx);
         free(t);
     }
+}
+
+/* ---- a socket BIO that never raises SIGPIPE ----------------------------- */
+
+static int bio_fd(BIO *b)
+{
+    return (int)(intptr_t)BIO_get_data(b);
+}
+
+static int bio_retry(BIO *b, int e, bool writing)
+{
+    BIO_clear_retry_flags(b);
+    if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR) {
+        if (writing)
+            BIO_set_retry_write(b);
+        else
+            BIO_set_retry_read(b);
+    }
+    return -1;
+}
+
+static int bio_write(BIO *b, const char *data, int len)
+{
+    ssize_t n = send(bio_fd(b), data, (size_t)len, MSG_NOSIGNAL);
+    if (n >= 0) {
+        BIO_clear_retry_flags(b);
+        return (int)n;
+    }
+    return bio_retry(b, errno, true);
+}
+
+static int bio_read(BIO *b, char *data, int len)
+{
+    ssize_t n = recv(bio_fd(b), data, (size_t)len, 0);
+    if (n >= 0) {
+        BIO_clear_retry_flags(b);
+        return (int)n;
+    }
+    return bio_retry(b, errno, false);
+}
+
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)b;
+    (void)num;
+    (void)ptr;
+    /* Writes go straight to the socket: nothing to flush. Everything else
+     * a socket BIO answers (fd, close flag, ...) is not asked of this
+     * one. */
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static BIO_METHOD *bio_method;
+static pthread_once_t bio_once = PTHREAD_ONCE_INIT;
+
+static void bio_method_init(void)
+{
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+                                 "mcring socket");
+    if (m == NULL)
+        return;
+    if (BIO_meth_set_write(m, bio_write) != 1 ||
+        BIO_meth_set_read(m, bio_read) != 1 ||
+        BIO_meth_set_ctrl(m, bio_ctrl) != 1) {
+        BIO_meth_free(m);
+        return;
+    }
+    bio_method = m; /* lives as long as the process */
+}
+
+BIO *tls_socket_bio(int fd)
+{
+    pthread_once(&bio_once, bio_method_init);
+    if (bio_method == NULL)
+        return NULL;
+    BIO *b = BIO_new(bio_method);
+    if (b == NULL)
+        return NULL;
+    BIO_set_data(b, (void *)(intptr_t)fd);
+    BIO_set_init(b, 1);
+    return b;
 }

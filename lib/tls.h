@@ -22,6 +22,12 @@ typedef struct tls_ctx {
 int tls_ctx_new(const char *cafile, const char *certfile, const char *keyfile,
                 tls_ctx **out, char *err, size_t errlen);
 tls_ctx *tls_ctx_ref(tls_ctx *t);
+/* A BIO for a connected socket that OpenSSL reads and writes through: it
+ * sends with MSG_NOSIGNAL, so a TLS write to a server that went away
+ * cannot raise SIGPIPE in the host process (OpenSSL's own socket BIO uses
+ * write()). Does not close fd. NULL when out of memory. */
+typedef struct bio_st BIO;
+BIO *tls_socket_bio(int fd);
 void tls_ctx_unref(tls_ctx *t);
 
 #endif

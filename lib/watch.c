@@ -8,6 +8,7 @@
 #include "client.h"
 #include "clock.h"
 #include "error.h"
+#include "request.h"
 #include "watch.h"
 
 struct watcher {

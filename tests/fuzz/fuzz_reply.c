@@ -1,17 +1,19 @@
 /*
- * Fuzz target: the reply readers, fed as a server would send, split at
- * arbitrary points. The first 8 bytes seed the chunk sizes; the rest is the
- * byte stream. It runs through a get of three keys (with values read
- * through the connection's buffer or straight into the item, as the real
- * driver does) and through four one-line storage replies. Nothing from the
- * stream may crash, leak, or make a reader accept a key it did not ask for.
+ * Fuzz target: the reply readers behind a connection's pipeline, fed as a
+ * server would send, split at arbitrary points. The first 8 bytes seed the
+ * chunk sizes and the fence mode; the rest is the byte stream. Four
+ * requests are in flight, as written by the pipeline (fences included
+ * unless off): a get of three keys with a 4 KiB limit, a set, an incr and a
+ * get of one key without a limit. Values are read through the buffer or
+ * straight into items, as the real driver does. Nothing may crash or leak,
+ * no request may complete twice, and no reader may take a key it did not
+ * ask for or a value above its limit.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
-#include "exchange.h"
+#include "pipeline.h"
 
 static uint32_t next(uint64_t *s)
 {
@@ -19,35 +21,15 @@ static uint32_t next(uint64_t *s)
     return (uint32_t)(*s >> 33);
 }
 
-/* Feeds the stream to x until it is done, fails, or the stream runs out. */
-static int feed(exchange *x, const uint8_t *data, size_t size, uint64_t seed)
+typedef struct req {
+    pipe_req pr;
+    int completions;
+} req;
+
+static void on_done(pipe_req *r, void *ctx)
 {
-    conn *c = x->conn;
-    size_t off = 0;
-    for (;;) {
-        x->direct = NULL;
-        int r = x->read(x);
-        if (r != X_MORE)
-            return r;
-        if (off == size)
-            return X_MORE;
-        size_t chunk = 1 + next(&seed) % 64;
-        if (chunk > size - off)
-            chunk = size - off;
-        if (x->direct != NULL && conn_buffered(c) == 0 && x->direct_len >= 8) {
-            size_t n = chunk < x->direct_len ? chunk : x->direct_len;
-            memcpy(x->direct, data + off, n);
-            *x->direct_count += n;
-            off += n;
-            continue;
-        }
-        conn_make_room(c); /* as conn_fill does */
-        if (chunk > c->rcap - c->rlen)
-            chunk = c->rcap - c->rlen;
-        memcpy(c->rbuf + c->rlen, data + off, chunk);
-        c->rlen += chunk;
-        off += chunk;
-    }
+    (void)ctx;
+    ((req *)r)->completions++;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -59,34 +41,102 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data += 8;
     size -= 8;
 
-    conn c;
-    conn_init(&c);
-    c.rbuf = malloc(CONN_RBUF_SIZE);
-    c.rcap = CONN_RBUF_SIZE;
+    pipeline p;
+    pipeline_init(&p);
+    p.conn.rbuf = malloc(CONN_RBUF_SIZE);
+    p.conn.rcap = CONN_RBUF_SIZE;
+    atomic_store(&p.fence, (seed & 1) ? FENCE_OFF : FENCE_PROBE);
 
     mcring_key keys[3] = {{"k1", 2}, {"k2", 2}, {"k1", 2}};
-    mcring_item items[3] = {MCRING_ITEM_INIT, MCRING_ITEM_INIT, MCRING_ITEM_INIT};
-    int status[3];
-    get_reader g;
-    get_reader_init(&g, keys, NULL, 3, items, status, 4096);
-    exchange x = {.conn = &c, .read = get_reader_read, .ctx = &g};
-    int r = feed(&x, data, size, seed);
-    if (r == X_DONE) {
-        for (int i = 0; i < 3; i++)
-            if (status[i] == MCRING_OK && items[i].len > 4096)
-                abort(); /* a value above the limit was accepted */
-    } else if (r < 0) {
-        get_reader_reset(&g);
+    mcring_item items[4] = {MCRING_ITEM_INIT, MCRING_ITEM_INIT,
+                            MCRING_ITEM_INIT, MCRING_ITEM_INIT};
+    int status[4];
+    get_reader g1, g2;
+    get_reader_init(&g1, keys, NULL, 3, items, status, 4096);
+    mcring_key k3 = {"k3", 2};
+    get_reader_init(&g2, &k3, NULL, 1, &items[3], &status[3], 0);
+    int set_result, incr_result;
+    uint64_t number;
+    line_reader set, incr;
+    line_reader_init(&set, 1, classify_store, &set_result, NULL);
+    line_reader_init(&incr, 1, classify_arith, &incr_result, &number);
+
+    static char get3[] = "get k1 k2 k1\r\n", setl[] = "set k 0 0 1\r\nx\r\n",
+                incl[] = "incr k 1\r\n", get1[] = "get k3\r\n";
+    struct iovec iov[4] = {{get3, sizeof(get3) - 1},
+                           {setl, sizeof(setl) - 1},
+                           {incl, sizeof(incl) - 1},
+                           {get1, sizeof(get1) - 1}};
+    reply_reader *readers[4] = {&g1.base, &set.base, &incr.base, &g2.base};
+    req r[4];
+    for (int i = 0; i < 4; i++) {
+        memset(&r[i], 0, sizeof(r[i]));
+        r[i].pr.iov = &iov[i];
+        r[i].pr.iovcnt = 1;
+        r[i].pr.reader = readers[i];
+        pipeline_push(&p, &r[i].pr);
     }
+    /* As the writer would: everything sent, fences placed. */
+    struct iovec *out;
+    int n;
+    while ((n = pipeline_gather(&p, &out)) > 0) {
+        size_t bytes = 0;
+        for (int i = 0; i < n; i++)
+            bytes += out[i].iov_len;
+        pipeline_sent(&p, bytes, on_done, NULL);
+    }
+
+    size_t off = 0;
+    int failed = 0;
+    for (;;) {
+        int step = pipeline_parse(&p);
+        if (step < 0) {
+            failed = step;
+            break;
+        }
+        if (step == PARSE_CONFIRM) {
+            pipeline_confirm(&p, on_done, NULL);
+            continue;
+        }
+        if (step == PARSE_ADVANCE) {
+            if (!pipeline_advance(&p)) {
+                if (conn_buffered(&p.conn) > 0)
+                    failed = MCRING_EPROTO; /* unsolicited */
+                break;
+            }
+            continue;
+        }
+        if (off == size)
+            break;
+        size_t chunk = 1 + next(&seed) % 64;
+        if (chunk > size - off)
+            chunk = size - off;
+        size_t dlen;
+        char *d = pipeline_direct(&p, &dlen);
+        if (d != NULL) {
+            if (chunk > dlen)
+                chunk = dlen;
+            memcpy(d, data + off, chunk);
+            pipeline_direct_done(&p, chunk);
+            off += chunk;
+            continue;
+        }
+        conn_make_room(&p.conn);
+        if (chunk > p.conn.rcap - p.conn.rlen)
+            chunk = p.conn.rcap - p.conn.rlen;
+        memcpy(p.conn.rbuf + p.conn.rlen, data + off, chunk);
+        p.conn.rlen += chunk;
+        off += chunk;
+    }
+    pipeline_fail_all(&p, failed ? failed : MCRING_ECLOSED, on_done, NULL);
+    for (int i = 0; i < 4; i++)
+        if (r[i].completions != 1)
+            abort(); /* every request completes exactly once */
     for (int i = 0; i < 3; i++)
+        if (status[i] == MCRING_OK && items[i].len > 4096)
+            abort(); /* a value above the limit was accepted */
+    for (int i = 0; i < 4; i++)
         mcring_item_free(&items[i]);
-
-    c.rpos = c.rlen = 0;
-    int results[4];
-    line_reader l = {.n = 4, .classify = classify_store, .results = results};
-    exchange y = {.conn = &c, .read = line_reader_read, .ctx = &l};
-    feed(&y, data, size, seed ^ 0x5555);
-
-    free(c.rbuf);
+    pipeline_destroy(&p);
     return 0;
 }

@@ -117,22 +117,110 @@ Test(client, large_values_and_buffer_reuse)
     free(v);
 }
 
-Test(client, values_over_the_limit_are_refused_and_change_nothing)
+Test(client, a_value_over_the_callers_limit_is_refused_and_changes_nothing)
 {
+    mcring_options *o = opts_for(srv[0].name, "item_size_max", "1048576",
+                                 NULL);
+    mcring_client *c = client_for(o);
     size_t n = 1048577;
     char *v = calloc(1, n);
     long sets = server_stat(&srv[0], "cmd_set");
-    cr_assert_eq(mcring_set(client, "k", 1, v, n, 0, 0), MCRING_ETOOLARGE);
+    cr_assert_eq(mcring_set(c, "k", 1, v, n, 0, 0), MCRING_ETOOLARGE);
     cr_assert_eq(server_stat(&srv[0], "cmd_set"), sets, "nothing was sent");
-    /* Under item_size_max but over what memcached really takes: the server
-     * refuses it; that is the value's fault, not the server's. */
-    cr_assert_eq(mcring_set(client, "k", 1, v, 1048576, 0, 0), MCRING_ETOOLARGE);
+    free(v);
+    mcring_client_free(c);
+    mcring_options_free(o);
+}
+
+Test(client, a_value_the_server_refuses_is_the_values_fault)
+{
+    /* No limit in the client by default (as Swift): memcached's own 1 MiB
+     * item size refuses it, which is the value's fault, not the server's. */
+    size_t n = 1048576;
+    char *v = calloc(1, n);
+    cr_assert_eq(mcring_set(client, "k", 1, v, n, 0, 0), MCRING_ETOOLARGE);
     mcring_server_stats st;
     mcring_client_stats(client, &st, 1);
     cr_assert_eq(st.errors, 0, "not counted against the server");
     cr_assert_eq(mcring_set(client, "k", 1, "ok", 2, 0, 0), MCRING_OK,
                  "the connection is still in step");
     free(v);
+}
+
+/* A memcached started with -I 4m, as Swift deployments often run. */
+static void big_item_server(mc_server *s)
+{
+    mc_start(s, "-I 4m");
+}
+
+Test(client, values_over_1_mib_go_through_by_default)
+{
+    big_item_server(&srv[1]);
+    mcring_options *o = opts_for(srv[1].name, NULL);
+    mcring_client *c = client_for(o);
+    size_t sizes[] = {1048577, 1536 * 1024, 3 * 1024 * 1024};
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = sizes[i];
+        char *v = malloc(n);
+        for (size_t j = 0; j < n; j++)
+            v[j] = (char)(j * 7 + i);
+        cr_assert_eq(mcring_set(c, "big", 3, v, n, 0, 0), MCRING_OK,
+                     "set of %zu bytes", n);
+        mcring_item it = MCRING_ITEM_INIT;
+        cr_assert_eq(mcring_get(c, "big", 3, &it), MCRING_OK);
+        cr_assert_eq(it.len, n);
+        cr_assert(memcmp(it.data, v, n) == 0);
+        mcring_item_free(&it);
+        free(v);
+    }
+    mcring_client_free(c);
+    mcring_options_free(o);
+}
+
+Test(client, a_reply_over_the_callers_limit_is_not_the_servers_fault)
+{
+    big_item_server(&srv[1]);
+    /* Written by a client without a limit... */
+    mcring_options *wo = opts_for(srv[1].name, NULL);
+    mcring_client *writer = client_for(wo);
+    size_t n = 1536 * 1024;
+    char *v = calloc(1, n);
+    cr_assert_eq(mcring_set(writer, "big", 3, v, n, 0, 0), MCRING_OK);
+    cr_assert_eq(mcring_set(writer, "small", 5, "s", 1, 0, 0), MCRING_OK);
+    /* ... read by one that accepts at most 1 MiB, and bans a server after
+     * two errors: the value is refused, many times over, and that is the
+     * caller's limit, not a server failure. */
+    mcring_options *ro = opts_for(srv[1].name, "item_size_max", "1048576",
+                                  "error_suppression_limit", "2", NULL);
+    mcring_client *reader = client_for(ro);
+    for (int i = 0; i < 20; i++) {
+        mcring_item it = MCRING_ITEM_INIT;
+        cr_assert_eq(mcring_get(reader, "big", 3, &it), MCRING_ETOOLARGE);
+        cr_assert_eq(it.len, 0);
+        /* The connection stays in step: the next answer is the right one. */
+        cr_assert_eq(mcring_get(reader, "small", 5, &it), MCRING_OK);
+        cr_assert_eq(it.len, 1);
+        mcring_item_free(&it);
+    }
+    mcring_server_stats st;
+    mcring_client_stats(reader, &st, 1);
+    cr_assert_eq(st.errors, 0);
+    cr_assert_eq(st.limited_for, 0, "a healthy server is never banned");
+    cr_assert_eq(st.connects, 1, "one connection throughout");
+    /* In a multi-get too: only that key is refused. */
+    mcring_key keys[2] = {{"big", 3}, {"small", 5}};
+    mcring_item items[2] = {MCRING_ITEM_INIT, MCRING_ITEM_INIT};
+    int status[2];
+    mcring_get_multi(reader, keys, 2, NULL, 0, items, status);
+    cr_assert_eq(status[0], MCRING_ETOOLARGE);
+    cr_assert_eq(status[1], MCRING_OK);
+    mcring_item_free(&items[0]);
+    mcring_item_free(&items[1]);
+    free(v);
+    mcring_client_free(reader);
+    mcring_client_free(writer);
+    mcring_options_free(ro);
+    mcring_options_free(wo);
 }
 
 Test(client, ttl_rules_on_the_wire)

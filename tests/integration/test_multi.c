@@ -172,12 +172,17 @@ Test(multi, a_dead_servers_keys_fail_over)
 
 Test(multi, one_bad_entry_sends_nothing)
 {
+    mcring_options *o = opts_for(fleet.names, "item_size_max", "1048576",
+                                 NULL);
+    mcring_client *c = client_for(o);
     char *big = calloc(1, 2 << 20);
     mcring_kv kv[3] = {{"x", 1, "1", 1, 0}, {"y", 1, big, 2 << 20, 0},
                        {"z", 1, "3", 1, 0}};
     int st[3];
-    cr_assert_eq(mcring_set_multi(fleet.client, kv, 3, NULL, 0, 0, st),
+    cr_assert_eq(mcring_set_multi(c, kv, 3, NULL, 0, 0, st),
                  MCRING_ETOOLARGE);
+    mcring_client_free(c);
+    mcring_options_free(o);
     cr_assert_eq(st[0], MCRING_ECANCELED);
     cr_assert_eq(st[1], MCRING_ETOOLARGE);
     cr_assert_eq(st[2], MCRING_ECANCELED);

@@ -21,6 +21,7 @@ struct fake_server {
     atomic_bool stop;
     atomic_int accepted;
     atomic_int lines;
+    atomic_bool old_server; /* answer mn as memcached before 1.6 does */
 };
 
 void fake_write(int fd, const char *s, size_t len)
@@ -67,9 +68,16 @@ static void *serve(void *arg)
             size_t len = (size_t)(nl - start);
             if (len > 0 && start[len - 1] == '\r')
                 len--;
-            atomic_fetch_add(&f->lines, 1);
-            if (f->handler(fd, start, len, f->ud) == FAKE_CLOSE)
-                open = false;
+            if (len == 2 && memcmp(start, "mn", 2) == 0) {
+                /* mcring's fence after each batch (lib/pipeline.h):
+                 * answered as memcached does, unless scripted. */
+                fake_puts(fd, atomic_load(&f->old_server) ? "ERROR\r\n"
+                                                          : "MN\r\n");
+            } else {
+                atomic_fetch_add(&f->lines, 1);
+                if (f->handler(fd, start, len, f->ud) == FAKE_CLOSE)
+                    open = false;
+            }
             start = nl + 1;
         }
         n -= (size_t)(start - buf);
@@ -120,6 +128,11 @@ fake_server *fake_start(fake_handler h, void *ud)
     snprintf(f->name, sizeof(f->name), "127.0.0.1:%d", f->port);
     pthread_create(&f->thread, NULL, accept_loop, f);
     return f;
+}
+
+void fake_set_old_server(fake_server *f, bool old)
+{
+    atomic_store(&f->old_server, old);
 }
 
 const char *fake_name(const fake_server *f)

@@ -17,7 +17,10 @@ typedef enum fake_action {
     FAKE_CLOSE, /* close it */
 } fake_action;
 
-/* line: one request line without its CRLF. Write the reply to fd. */
+/* line: one request line without its CRLF. Write the reply to fd. The
+ * fences mcring writes after each batch ("mn", lib/pipeline.h) are
+ * answered by the fake itself, as memcached 1.6 does ("MN"), and are not
+ * passed to the handler nor counted as lines; see fake_set_old_server. */
 typedef fake_action (*fake_handler)(int fd, const char *line, size_t len,
                                     void *ud);
 
@@ -28,6 +31,8 @@ const char *fake_name(const fake_server *f); /* "127.0.0.1:PORT" */
 int fake_port(const fake_server *f);
 int fake_accepted(const fake_server *f);     /* connections so far */
 int fake_lines(const fake_server *f);        /* request lines so far */
+/* old: answer fences with ERROR, as memcached before 1.6 does. */
+void fake_set_old_server(fake_server *f, bool old);
 void fake_stop(fake_server *f);
 
 /* Writes all of s to fd (ignoring errors: the peer may be gone). */

@@ -1,65 +1,128 @@
-/* The lock-free pool on its own: limits, waiting, timeouts (no sockets:
- * slots are handed out unconnected). */
+/* A server's connection slots on their own: choosing, place limits per
+ * connection, waiting for a place, timeouts. No sockets: a slot is marked
+ * connected without one, and places are claimed and given back. */
 #include <criterion/criterion.h>
 #include <pthread.h>
-#include <time.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "pool.h"
 
-Test(pool, never_more_slots_than_its_size)
+/* Claims a place, "connecting" a closed slot without a socket. */
+static mux_slot *claim(pool *p, unsigned depth, int64_t timeout_ns)
+{
+    bool connect;
+    int64_t deadline;
+    mux_slot *s = pool_claim(p, depth, timeout_ns, &connect, &deadline);
+    if (s != NULL && connect)
+        mux_slot_connected(s, 0, FENCE_OFF);
+    return s;
+}
+
+Test(pool, a_closed_slot_is_claimed_for_connecting_once)
 {
     pool p;
-    cr_assert_eq(pool_init(&p, 3, NULL), 0);
-    pool_slot *s[3];
-    for (int i = 0; i < 3; i++)
-        cr_assert_not_null(s[i] = pool_borrow(&p, clock_now_ns() + NS_PER_SEC));
+    cr_assert_eq(pool_init(&p, 2), 0);
+    bool connect;
+    int64_t deadline;
+    mux_slot *a = pool_claim(&p, 8, NS_PER_SEC, &connect, &deadline);
+    cr_assert(connect, "the first claim connects a slot");
+    cr_assert_eq(a->status, SLOT_CONNECTING);
+    /* While it connects, the other slot is chosen and connected too. */
+    mux_slot *b = pool_claim(&p, 8, NS_PER_SEC, &connect, &deadline);
+    cr_assert(connect);
+    cr_assert_neq(a, b);
+    /* With both connecting, the next caller queues on one of them. */
+    mux_slot *c = pool_claim(&p, 8, NS_PER_SEC, &connect, &deadline);
+    cr_assert_not(connect, "no third connect: only two slots");
+    cr_assert(c == a || c == b);
+    mux_slot_connected(a, 0, FENCE_OFF);
+    mux_slot_connected(b, 0, FENCE_OFF);
+    mux_slot_unclaim(a);
+    mux_slot_unclaim(b);
+    mux_slot_unclaim(c);
+    pool_destroy(&p);
+}
+
+Test(pool, an_idle_open_connection_comes_first)
+{
+    pool p;
+    cr_assert_eq(pool_init(&p, 4), 0);
+    mux_slot *a = claim(&p, 8, NS_PER_SEC);
+    mux_slot_unclaim(a);
+    /* Open and idle: taken again rather than connecting another. */
+    for (int i = 0; i < 10; i++) {
+        bool connect;
+        int64_t deadline;
+        mux_slot *s = pool_claim(&p, 8, NS_PER_SEC, &connect, &deadline);
+        cr_assert_not(connect);
+        cr_assert_eq(s, a);
+        mux_slot_unclaim(s);
+    }
+    uint32_t open, idle;
+    pool_count(&p, &open, &idle);
+    cr_assert_eq(open, 1);
+    cr_assert_eq(idle, 1);
+    pool_destroy(&p);
+}
+
+Test(pool, never_more_than_depth_on_a_slot_and_then_a_timeout)
+{
+    pool p;
+    cr_assert_eq(pool_init(&p, 2), 0);
+    mux_slot *s[6];
+    for (int i = 0; i < 6; i++)
+        cr_assert_not_null(s[i] = claim(&p, 3, NS_PER_SEC));
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(p.slots[i].load, 3);
     int64_t t0 = clock_now_ns();
-    cr_assert_null(pool_borrow(&p, t0 + 50 * NS_PER_MS));
+    cr_assert_null(claim(&p, 3, 50 * NS_PER_MS));
     int64_t waited = clock_now_ns() - t0;
-    cr_assert_geq(waited, 45 * NS_PER_MS, "returned early: %lld", (long long)waited);
+    cr_assert_geq(waited, 45 * NS_PER_MS, "returned early: %lld",
+                  (long long)waited);
     cr_assert_eq(atomic_load(&p.timeouts), 1);
     cr_assert_eq(atomic_load(&p.waits), 1);
-    for (int i = 0; i < 3; i++)
-        pool_return(&p, s[i], true);
+    for (int i = 0; i < 6; i++)
+        mux_slot_unclaim(s[i]);
     pool_destroy(&p);
 }
 
 typedef struct waiter_arg {
     pool *p;
-    pool_slot *got;
+    mux_slot *got;
     int64_t waited;
 } waiter_arg;
 
-static void *waiter(void *arg)
+static void *wait_for_place(void *arg)
 {
     waiter_arg *a = arg;
     int64_t t0 = clock_now_ns();
-    a->got = pool_borrow(a->p, t0 + 5 * NS_PER_SEC);
+    a->got = claim(a->p, 1, 5 * NS_PER_SEC);
     a->waited = clock_now_ns() - t0;
     return NULL;
 }
 
-Test(pool, a_return_wakes_a_waiter)
+Test(pool, a_freed_place_wakes_a_waiter)
 {
     pool p;
-    cr_assert_eq(pool_init(&p, 1, NULL), 0);
-    pool_slot *s = pool_borrow(&p, clock_now_ns() + NS_PER_SEC);
+    cr_assert_eq(pool_init(&p, 1), 0);
+    mux_slot *s = claim(&p, 1, NS_PER_SEC);
     waiter_arg a = {&p, NULL, 0};
     pthread_t t;
-    pthread_create(&t, NULL, waiter, &a);
+    pthread_create(&t, NULL, wait_for_place, &a);
     usleep(100000);
-    pool_return(&p, s, false);
+    mux_slot_unclaim(s);
     pthread_join(t, NULL);
     cr_assert_eq(a.got, s);
     cr_assert_lt(a.waited, 2 * NS_PER_SEC, "woken, not timed out");
-    pool_return(&p, a.got, false);
+    mux_slot_unclaim(a.got);
     pool_destroy(&p);
 }
 
 typedef struct churn_arg {
     pool *p;
+    unsigned depth;
     atomic_int *out;
     atomic_int *max_out;
     int rounds;
@@ -70,7 +133,7 @@ static void *churn(void *arg)
 {
     churn_arg *a = arg;
     for (int i = 0; i < a->rounds; i++) {
-        pool_slot *s = pool_borrow(a->p, clock_now_ns() + 5 * NS_PER_SEC);
+        mux_slot *s = claim(a->p, a->depth, 5 * NS_PER_SEC);
         if (s == NULL) {
             a->failures++;
             continue;
@@ -82,33 +145,42 @@ static void *churn(void *arg)
         if (i % 7 == 0)
             sched_yield();
         atomic_fetch_sub(a->out, 1);
-        pool_return(a->p, s, false);
+        mux_slot_unclaim(s);
     }
     return NULL;
 }
 
-Test(pool, many_threads_never_exceed_the_limit, .timeout = 60)
+static void churn_test(unsigned depth)
 {
     pool p;
-    cr_assert_eq(pool_init(&p, 2, NULL), 0);
+    cr_assert_eq(pool_init(&p, 2), 0);
     atomic_int out = 0, max_out = 0;
     churn_arg args[8];
     pthread_t t[8];
     for (int i = 0; i < 8; i++) {
-        args[i] = (churn_arg){&p, &out, &max_out, 20000, 0};
+        args[i] = (churn_arg){&p, depth, &out, &max_out, 20000, 0};
         pthread_create(&t[i], NULL, churn, &args[i]);
     }
     for (int i = 0; i < 8; i++) {
         pthread_join(t[i], NULL);
         cr_assert_eq(args[i].failures, 0);
     }
-    cr_assert_leq(atomic_load(&max_out), 2);
+    cr_assert_leq(atomic_load(&max_out), (int)(2 * depth));
     cr_assert_eq(atomic_load(&out), 0);
-    /* Every slot is back: both can be borrowed at once again. */
-    pool_slot *a = pool_borrow(&p, clock_now_ns());
-    pool_slot *b = pool_borrow(&p, clock_now_ns());
-    cr_assert(a && b && a != b);
-    pool_return(&p, a, false);
-    pool_return(&p, b, false);
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(p.slots[i].load, 0, "every place given back");
+    uint32_t open, idle;
+    pool_count(&p, &open, &idle);
+    cr_assert_leq(open, 2, "never more connections than slots");
     pool_destroy(&p);
+}
+
+Test(pool, many_threads_one_request_per_connection, .timeout = 60)
+{
+    churn_test(1);
+}
+
+Test(pool, many_threads_pipelined_within_the_depth, .timeout = 60)
+{
+    churn_test(3);
 }
