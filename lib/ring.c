@@ -331,17 +331,17 @@ size_t mcring_ring_tries(const mcring_ring *ring)
     return ring->tries;
 }
 
-const char *mcring_ring_mode(const mcring_ring *ring)
+const char *mcring_ring_mode_name(const mcring_ring *ring)
 {
     return ring_mode_name(ring->mode);
 }
 
-const char *mcring_ring_hash(const mcring_ring *ring)
+const char *mcring_ring_hash_name(const mcring_ring *ring)
 {
     return hash_fn_name((hash_fn)ring->config.key_hash);
 }
 
-const char *mcring_ring_point_hash(const mcring_ring *ring)
+const char *mcring_ring_point_hash_name(const mcring_ring *ring)
 {
     return hash_fn_name((hash_fn)ring->config.point_hash);
 }

@@ -90,7 +90,7 @@ Test(codec, raw_carries_bytes_and_strings)
     mcring_value_free(b);
     mcring_value_free(s);
     mcring_value_free(n);
-    mcring_item_free(&out);
+    mcring_item_release(&out);
 }
 
 Test(codec, built_ins_are_there_by_name)
@@ -177,7 +177,7 @@ Test(codec, an_added_codec_is_found_and_reads_its_flags)
     cr_assert(mcring_value_equal(v, back));
     mcring_value_free(back);
     cr_assert_eq(mcring_codec_decode(got, "x", 1, &back), MCRING_EDECODE);
-    mcring_item_free(&out);
+    mcring_item_release(&out);
     mcring_value_free(v);
 }
 
@@ -257,5 +257,5 @@ Test(codec, item_append_grows_and_terminates)
     cr_assert(it.cap > it.len);
     cr_assert_eq(mcring_item_append(&it, NULL, 1), MCRING_EINVAL);
     cr_assert_eq(mcring_item_append(&it, NULL, 0), 0);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
 }

@@ -101,7 +101,7 @@ static void *slow_get(void *p)
     double t0 = now_s();
     a->rc = mcring_get(a->c, "k", 1, &it);
     a->took = now_s() - t0;
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     return NULL;
 }
 
@@ -129,7 +129,7 @@ Test(timeouts, waiting_for_a_pooled_connection)
     cr_assert_eq(holder.rc, MCRING_ETIMEOUT);
     cr_assert(holder.took > 0.95 && holder.took < 1.6, "io %f", holder.took);
     mcring_server_stats st;
-    mcring_client_stats(c, &st, 1);
+    mcring_client_server_stats(c, &st, 1);
     cr_assert_eq(st.pool_timeouts, 1);
     cr_assert_geq(st.pool_waits, 1);
     cr_assert_leq(st.conns_open, 1);
@@ -175,7 +175,7 @@ Test(timeouts, io_timeout_is_one_deadline_for_the_whole_exchange)
               "every read got a byte in time, the exchange did not: %f", took);
     cr_assert_eq(it.len, 0);
     cr_assert_eq(log_count(&lc, "Timeout talking to memcached"), 1);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
     fake_stop(f);
@@ -204,7 +204,7 @@ Test(timeouts, every_address_of_a_name_is_tried)
     mcring_client *c = client_for(o);
     cr_assert_eq(mcring_set(c, "k", 1, "v", 1, 0, 0), MCRING_OK);
     mcring_server_stats st;
-    mcring_client_stats(c, &st, 1);
+    mcring_client_server_stats(c, &st, 1);
     cr_assert_eq(st.errors, 0);
     mcring_client_free(c);
     mcring_options_free(o);

@@ -79,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         get_reader_reset(&g);
     }
     for (int i = 0; i < 3; i++)
-        mcring_item_free(&items[i]);
+        mcring_item_release(&items[i]);
 
     c.rpos = c.rlen = 0;
     int results[4];

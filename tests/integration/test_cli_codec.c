@@ -57,7 +57,7 @@ static void expect_item(const char *key, uint32_t flags, const void *bytes,
     cr_assert_eq(it.flags, flags, "%s", key);
     cr_assert_eq(it.len, len, "%s: %zu bytes", key, it.len);
     cr_assert(memcmp(it.data, bytes, len) == 0, "%s", key);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
 }
 
 Test(cli_codec, json_values_are_stored_as_swift_stores_them)

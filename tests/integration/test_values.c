@@ -66,7 +66,7 @@ Test(values, each_codec_round_trips)
                      "NULL means Swift's JSON");
         mcring_value_free(back);
     }
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_value_free(v);
 }
 
@@ -96,7 +96,7 @@ Test(values, the_bytes_on_the_wire)
     cr_assert_eq(it.flags, 0);
     cr_assert_eq(it.len, 3);
     cr_assert(memcmp(it.data, "\x00\r\n", 3) == 0);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
 }
 
 Test(values, reads_decode_by_flags)
@@ -152,7 +152,7 @@ Test(values, reads_decode_by_flags)
     mcring_value_free(v);
     cr_assert_eq(mcring_get_value(fleet.client, "u", 1, &it, NULL),
                  MCRING_EINVAL);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
 }
 
 Test(values, encoding_failures_send_nothing)
@@ -171,7 +171,7 @@ Test(values, encoding_failures_send_nothing)
     cr_assert_eq(mcring_get(fleet.client, "k", 1, &it), MCRING_MISS);
     cr_assert_eq(mcring_set_value(fleet.client, "k", 1, m, "msgpack", 0),
                  MCRING_OK, "msgpack has bytes");
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_value_free(m);
 }
 
@@ -220,7 +220,7 @@ Test(values, an_added_codec_works_end_to_end)
     cr_assert_str_eq(mcring_value_get_bytes(back, NULL), "-99");
     mcring_value_free(back);
     mcring_client_free(plain);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_value_free(v);
 }
 
@@ -270,7 +270,7 @@ Test(values, multi_calls_decode_each_item)
         if (pass == 0)
             cr_assert_eq(items[0].flags, MCRING_FLAG_MSGPACK);
         for (int i = 0; i < 5; i++)
-            mcring_item_free(&items[i]);
+            mcring_item_release(&items[i]);
     }
 
     /* One value the codec cannot write: nothing is sent. */
@@ -295,7 +295,7 @@ Test(values, multi_calls_decode_each_item)
     cr_assert_eq(
         mcring_get_multi_values(fleet.client, NULL, 0, NULL, 0, NULL, none, st),
         0);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_value_free(bytes);
     for (int i = 0; i < 3; i++)
         mcring_value_free(vals[i]);

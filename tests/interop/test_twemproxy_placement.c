@@ -393,7 +393,7 @@ static void run_case(const tcase *t, uint64_t seed)
                      mcring_strerror(rc));
         cr_assert_eq(atoi(item.data), i);
     }
-    mcring_item_free(&item);
+    mcring_item_release(&item);
     mcring_client_free(client);
     free(holder);
     free(lens);

@@ -434,7 +434,7 @@ int run_capture(char *const argv[], const char *input, size_t input_len,
 const char *key_on(mcring_client *c, const char *first, const char *second,
                    char *buf, size_t len)
 {
-    mcring_ring *r = mcring_client_ring(c);
+    mcring_ring *r = mcring_client_ring_ref(c);
     for (int i = 0; i < 100000; i++) {
         snprintf(buf, len, "key-%d", i);
         size_t idx[8];
