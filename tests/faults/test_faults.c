@@ -477,23 +477,6 @@ Test(faults, stopped_mid_load_and_resumed)
                       "0.5");
 }
 
-typedef struct waiter {
-    mcring_client *c;
-    int rc;
-    double took;
-} waiter;
-
-static void *slow_call(void *p)
-{
-    waiter *w = p;
-    mcring_item it = MCRING_ITEM_INIT;
-    double t0 = now_s();
-    w->rc = mcring_get(w->c, "k", 1, &it);
-    w->took = now_s() - t0;
-    mcring_item_release(&it);
-    return NULL;
-}
-
 Test(faults, a_pool_exhausted_by_slow_requests)
 {
     mc_start(&srv[0], NULL);
@@ -506,11 +489,11 @@ Test(faults, a_pool_exhausted_by_slow_requests)
         before = atol(strstr(r, "STAT total_connections ") + 23);
     }
     mc_pause(&srv[0]);
-    waiter w[6];
+    timed_get w[6];
     pthread_t t[6];
     for (int i = 0; i < 6; i++) {
-        w[i] = (waiter){c, 0, 0};
-        pthread_create(&t[i], NULL, slow_call, &w[i]);
+        w[i] = (timed_get){c, "k", 0, 0};
+        pthread_create(&t[i], NULL, timed_get_run, &w[i]);
         usleep(20000);
     }
     for (int i = 0; i < 6; i++)

@@ -88,23 +88,6 @@ Test(timeouts, the_pool_timeout_cuts_a_slow_connect_short)
     mcring_options_free(o);
 }
 
-typedef struct call_arg {
-    mcring_client *c;
-    int rc;
-    double took;
-} call_arg;
-
-static void *slow_get(void *p)
-{
-    call_arg *a = p;
-    mcring_item it = MCRING_ITEM_INIT;
-    double t0 = now_s();
-    a->rc = mcring_get(a->c, "k", 1, &it);
-    a->took = now_s() - t0;
-    mcring_item_release(&it);
-    return NULL;
-}
-
 Test(timeouts, waiting_for_a_pooled_connection)
 {
     mc_start(&srv[0], NULL);
@@ -116,11 +99,11 @@ Test(timeouts, waiting_for_a_pooled_connection)
     mcring_client *c = client_for(o);
     cr_assert_eq(mcring_set(c, "k", 1, "v", 1, 0, 0), MCRING_OK);
     mc_pause(&srv[0]);
-    call_arg holder = {c, 0, 0}, waiter = {c, 0, 0};
+    timed_get holder = {c, "k", 0, 0}, waiter = {c, "k", 0, 0};
     pthread_t t1, t2;
-    pthread_create(&t1, NULL, slow_get, &holder);
+    pthread_create(&t1, NULL, timed_get_run, &holder);
     usleep(100000);
-    pthread_create(&t2, NULL, slow_get, &waiter);
+    pthread_create(&t2, NULL, timed_get_run, &waiter);
     pthread_join(t2, NULL);
     pthread_join(t1, NULL);
     mc_resume(&srv[0]);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "toy_codec.h"
 
 static mc_fleet fleet;
 
@@ -176,33 +177,9 @@ Test(values, encoding_failures_send_nothing)
 }
 
 /* An added codec: values are integers stored as text, flag 0x100. */
-static int dec_encode(void *ud, const mcring_value *v, mcring_item *out)
-{
-    (void)ud;
-    int64_t i;
-    if (mcring_value_get_int(v, &i) != 0)
-        return MCRING_EENCODE;
-    char buf[24];
-    int n = snprintf(buf, sizeof(buf), "%lld", (long long)i);
-    return mcring_item_append(out, buf, (size_t)n);
-}
-
-static int dec_decode(void *ud, const void *data, size_t len,
-                      mcring_value **out)
-{
-    (void)ud;
-    char buf[24];
-    if (len == 0 || len >= sizeof(buf))
-        return MCRING_EDECODE;
-    memcpy(buf, data, len);
-    buf[len] = '\0';
-    *out = mcring_value_new_int(strtoll(buf, NULL, 10));
-    return 0;
-}
-
 Test(values, an_added_codec_works_end_to_end)
 {
-    mcring_codec dec = {"decimal", 0x100, dec_encode, dec_decode, NULL};
+    mcring_codec dec = decimal_codec("decimal", 0x100);
     cr_assert_eq(mcring_client_add_codec(fleet.client, &dec, NULL, 0), 0);
     mcring_value *v = mcring_value_new_int(-99), *back;
     cr_assert_eq(mcring_set_value(fleet.client, "d", 1, v, "decimal", 0),
