@@ -10,6 +10,7 @@
 
 #include <mcring.h>
 
+#include "harness.h"
 #include "toy_codec.h"
 
 static mcring_options *opts;
@@ -17,11 +18,8 @@ static mcring_client *client;
 
 static void setup(void)
 {
-    cr_assert_eq(mcring_options_new(&opts), 0);
-    cr_assert_eq(mcring_options_set(opts, "memcache_servers", "127.0.0.1:1",
-                                    NULL, 0),
-                 0);
-    cr_assert_eq(mcring_client_new(&client, opts, NULL, 0), 0);
+    opts = opts_for("127.0.0.1:1", NULL);
+    client = client_for(opts);
 }
 
 static void teardown(void)
