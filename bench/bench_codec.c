@@ -265,7 +265,7 @@ static result run_case(bench_case *bc, const mcring_item *encoded, int runs,
     r.encode_ops = median_rate(enc_op, bc, &out, runs, seconds);
     r.decode_ops = median_rate(dec_op, bc, (void *)encoded, runs, seconds);
     r.bytes = encoded->len;
-    mcring_item_free(&out);
+    mcring_item_release(&out);
     return r;
 }
 
@@ -316,7 +316,7 @@ int main(int argc, char **argv)
             bench_case bc = {codecs[c]->name, 0, mc_encode, mc_decode, &ctx};
             mine[r][c] = run_case(&bc, &enc, runs, seconds);
             row(codecs[c]->name, names[r], 0, mine[r][c]);
-            mcring_item_free(&enc);
+            mcring_item_release(&enc);
         }
 
 #ifdef HAVE_JANSSON
@@ -348,7 +348,7 @@ int main(int argc, char **argv)
         row("msgpack-c", names[r], 1, run_case(&mb, &menc, runs, seconds));
         msgpack_sbuffer_destroy(&ref.buf);
         msgpack_unpacked_destroy(&ref.obj);
-        mcring_item_free(&menc);
+        mcring_item_release(&menc);
     }
     printf("\nmsgpack / json (mcring):\n");
     for (int r = 0; r < 2; r++)

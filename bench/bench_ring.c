@@ -196,8 +196,8 @@ static void bench_pool(void)
 static void bench_publish(void)
 {
     enum { RUNS = 21 };
-    printf("# build and publish a new ring with mcring_set_servers(), ms "
-           "(median)\n");
+    printf("# build and publish a new ring with mcring_client_set_servers(), "
+           "ms (median)\n");
     printf("%8s %16s %16s\n", "servers", "same_servers_ms", "new_servers_ms");
     int sizes[] = {10, 100, 1000};
     for (int s = 0; s < 3; s++) {
@@ -211,13 +211,13 @@ static void bench_publish(void)
         double same[RUNS], fresh[RUNS];
         for (int run = 0; run < RUNS; run++) {
             double t0 = bench_now_ns();
-            mcring_set_servers(c, run % 2 ? a : b, NULL, 0);
+            mcring_client_set_servers(c, run % 2 ? a : b, NULL, 0);
             same[run] = (bench_now_ns() - t0) / 1e6;
         }
         for (int run = 0; run < RUNS; run++) {
             char *fresh_list = server_list_text(sizes[s], 100000 * (run + 1));
             double t0 = bench_now_ns();
-            mcring_set_servers(c, fresh_list, NULL, 0);
+            mcring_client_set_servers(c, fresh_list, NULL, 0);
             fresh[run] = (bench_now_ns() - t0) / 1e6;
             free(fresh_list);
         }
@@ -279,7 +279,7 @@ static double lookups_per_second(int threads, bool swapping, double seconds)
     long swaps = 0;
     while (bench_now_ns() < end) {
         if (swapping) {
-            mcring_set_servers(c, swaps++ % 2 ? a : b, NULL, 0);
+            mcring_client_set_servers(c, swaps++ % 2 ? a : b, NULL, 0);
             usleep(1000);
         } else {
             usleep(10000);

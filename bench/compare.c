@@ -536,8 +536,8 @@ static void *swapper(void *p)
     swap_arg *a = p;
     while (!a->stop) {
         usleep(10000);
-        mcring_set_servers(a->c, a->swaps++ % 2 ? opt.servers : opt.swap_list,
-                           NULL, 0);
+        mcring_client_set_servers(
+            a->c, a->swaps++ % 2 ? opt.servers : opt.swap_list, NULL, 0);
     }
     return NULL;
 }

@@ -24,7 +24,7 @@ const char *mcring_version(void)
     return MCRING_VERSION_STRING;
 }
 
-void mcring_item_free(mcring_item *item)
+void mcring_item_release(mcring_item *item)
 {
     if (item == NULL)
         return;
@@ -170,8 +170,8 @@ int mcring_client_reconfigure(mcring_client *c, const mcring_options *opts,
     return client_apply(c, opts, true, err, errlen);
 }
 
-int mcring_set_servers(mcring_client *c, const char *servers, char *err,
-                       size_t errlen)
+int mcring_client_set_servers(mcring_client *c, const char *servers,
+                              char *err, size_t errlen)
 {
     if (c == NULL || servers == NULL)
         return err_set(err, errlen, MCRING_EINVAL, "NULL argument");
@@ -197,7 +197,7 @@ int mcring_set_servers(mcring_client *c, const char *servers, char *err,
     return rc;
 }
 
-mcring_ring *mcring_client_ring(mcring_client *c)
+mcring_ring *mcring_client_ring_ref(mcring_client *c)
 {
     mcring_ring *r = ring_ref(client_enter(c)->ring);
     state_leave();
@@ -218,8 +218,8 @@ int mcring_ring_new(mcring_ring **out, const mcring_options *o, char *err,
     return rc;
 }
 
-size_t mcring_client_stats(mcring_client *c, mcring_server_stats *out,
-                           size_t max)
+size_t mcring_client_server_stats(mcring_client *c,
+                                  mcring_server_stats *out, size_t max)
 {
     if (c == NULL)
         return 0;

@@ -1,6 +1,9 @@
 /*
- * The codec vtable's plumbing: the raw codec, encoding and decoding through
- * any codec, the per-client registry and the choice of codec by flags.
+ * The codec vtable's plumbing: encoding and decoding through any codec,
+ * the per-client registry and the choice of codec by flags. The codecs
+ * themselves (codec_raw.c, codec_json.c, codec_msgpack.c) know nothing of
+ * this file: the registry reaches the built-in ones through the table
+ * below, and added ones through the slots mcring_client_add_codec fills.
  */
 #include <sched.h>
 #include <stdlib.h>
@@ -9,69 +12,6 @@
 #include "codec.h"
 #include "error.h"
 #include "value.h"
-
-/* ---- output buffers ----------------------------------------------------- */
-
-int item_reserve(mcring_item *item, size_t extra)
-{
-    if (extra > SIZE_MAX - item->len - 1)
-        return MCRING_ENOMEM;
-    size_t need = item->len + extra + 1;
-    if (need <= item->cap)
-        return 0;
-    size_t cap = item->cap < 64 ? 64 : item->cap;
-    while (cap < need)
-        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    char *data = realloc(item->data, cap);
-    if (data == NULL)
-        return MCRING_ENOMEM;
-    item->data = data;
-    item->cap = cap;
-    return 0;
-}
-
-int mcring_item_append(mcring_item *item, const void *data, size_t len)
-{
-    if (item == NULL || (data == NULL && len > 0))
-        return MCRING_EINVAL;
-    if (item_reserve(item, len) != 0)
-        return MCRING_ENOMEM;
-    if (len > 0)
-        memcpy(item->data + item->len, data, len);
-    item->len += len;
-    item->data[item->len] = '\0';
-    return 0;
-}
-
-/* ---- the raw codec ------------------------------------------------------ */
-
-static int raw_encode(void *ud, const mcring_value *v, mcring_item *out)
-{
-    (void)ud;
-    if (v->kind != MCRING_VALUE_BYTES && v->kind != MCRING_VALUE_STRING)
-        return MCRING_EENCODE;
-    return mcring_item_append(out, v->as.bytes, v->len);
-}
-
-static int raw_decode(void *ud, const void *data, size_t len,
-                      mcring_value **out)
-{
-    (void)ud;
-    *out = mcring_value_new_bytes(data, len);
-    return *out != NULL ? 0 : MCRING_ENOMEM;
-}
-
-static const mcring_codec raw_codec = {
-    .name = "raw",
-    .flags = 0,
-    .encode = raw_encode,
-    .decode = raw_decode,
-};
-
-const mcring_codec *mcring_codec_raw(void)
-{
-    return &raw_codec;
-}
 
 /* ---- through any codec -------------------------------------------------- */
 
@@ -118,20 +58,19 @@ int mcring_codec_decode(const mcring_codec *codec, const void *data,
 
 /* ---- a client's codecs -------------------------------------------------- */
 
+/* The built-in codecs, in the order a name or flags are matched against
+ * them: raw first, whose flags (0) no item's flags claim. */
+static const mcring_codec *(*const builtins[])(void) = {
+    mcring_codec_raw,
+    mcring_codec_json,
+    mcring_codec_msgpack,
+};
+#define BUILTINS (sizeof(builtins) / sizeof(builtins[0]))
+
 static const mcring_codec *builtin(size_t i)
 {
-    switch (i) {
-    case 0:
-        return mcring_codec_raw();
-    case 1:
-        return mcring_codec_json();
-    case 2:
-        return mcring_codec_msgpack();
-    default:
-        return NULL;
-    }
+    return builtins[i]();
 }
-#define BUILTINS 3
 
 const mcring_codec *codec_registry_find(codec_registry *r, const char *name)
 {

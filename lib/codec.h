@@ -1,7 +1,7 @@
 /*
- * The codec layer's internals: the registry of a client's own codecs, the
- * decision which codec reads an item (by its flags), and the growable
- * output buffer the encoders write into (an mcring_item).
+ * The codec registry: the codecs a client knows (the built-in ones and
+ * those added to it) and the decision which codec reads an item (by its
+ * flags). The codecs themselves do not include this header.
  */
 #ifndef MCRING_CODEC_H
 #define MCRING_CODEC_H
@@ -42,28 +42,5 @@ const mcring_codec *codec_registry_find(codec_registry *r, const char *name);
  * bits of two codecs); see mcring_client_codec_for_flags. Thread-safe. */
 const mcring_codec *codec_registry_for_flags(codec_registry *r,
                                              uint32_t flags);
-
-/* Makes room for `extra` more bytes and a NUL after item->len.
- * 0 or MCRING_ENOMEM (item unchanged). */
-int item_reserve(mcring_item *item, size_t extra);
-
-/* Appends without re-terminating; the encoders terminate once at the end. */
-static inline int item_put(mcring_item *item, const void *data, size_t len)
-{
-    if (item->cap - item->len <= len && item_reserve(item, len) != 0)
-        return MCRING_ENOMEM;
-    __builtin_memcpy(item->data + item->len, data, len);
-    item->len += len;
-    return 0;
-}
-
-/* The encoders and decoders behind the built-in codecs (codec_json.c,
- * codec_msgpack.c). */
-int json_encode(const mcring_value *v, unsigned opts, mcring_item *out);
-int json_decode(const void *data, size_t len, unsigned opts,
-                mcring_value **out, char *err, size_t errlen);
-int msgpack_encode(const mcring_value *v, mcring_item *out);
-int msgpack_decode(const void *data, size_t len, mcring_value **out,
-                   char *err, size_t errlen);
 
 #endif

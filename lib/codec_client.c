@@ -60,7 +60,7 @@ int mcring_set_value(mcring_client *c, const void *key, size_t key_len,
     int rc = mcring_codec_encode(codec, value, &buf);
     if (rc == 0)
         rc = mcring_set(c, key, key_len, buf.data, buf.len, buf.flags, ttl);
-    mcring_item_free(&buf);
+    mcring_item_release(&buf);
     return rc;
 }
 
@@ -76,7 +76,7 @@ int mcring_get_value(mcring_client *c, const void *key, size_t key_len,
     int rc = mcring_get(c, key, key_len, it);
     if (rc == MCRING_OK)
         rc = decode_item(c, it, out);
-    mcring_item_free(&own);
+    mcring_item_release(&own);
     return rc;
 }
 
@@ -108,7 +108,7 @@ int mcring_get_multi_values(mcring_client *c, const mcring_key *keys,
     }
     if (items == NULL) {
         for (size_t i = 0; i < n; i++)
-            mcring_item_free(&its[i]);
+            mcring_item_release(&its[i]);
         free(its);
     }
     return rc;
@@ -153,7 +153,7 @@ int mcring_set_multi_values(mcring_client *c, const mcring_value_kv *kvs,
     }
     if (bufs != NULL)
         for (size_t i = 0; i < n; i++)
-            mcring_item_free(&bufs[i]);
+            mcring_item_release(&bufs[i]);
     free(bufs);
     free(kv);
     return rc;

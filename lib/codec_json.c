@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
 #include "error.h"
+#include "item.h"
 #include "utf8.h"
 #include "value.h"
 
@@ -495,7 +495,8 @@ static void put_value(jwriter *w, const mcring_value *v, int depth)
     fail(w, MCRING_EENCODE);
 }
 
-int json_encode(const mcring_value *v, unsigned opts, mcring_item *out)
+static int json_encode(const mcring_value *v, unsigned opts,
+                       mcring_item *out)
 {
     jwriter w = {out, opts, 0};
     put_value(&w, v, 0);
@@ -875,8 +876,8 @@ static int attach(jframe *stack, size_t depth, mcring_value **root,
     return rc;
 }
 
-int json_decode(const void *data, size_t len, unsigned opts,
-                mcring_value **out, char *err, size_t errlen)
+static int json_decode(const void *data, size_t len, unsigned opts,
+                       mcring_value **out, char *err, size_t errlen)
 {
     jparser jp = {data, data, (const unsigned char *)data + len, opts, err,
                   errlen};

@@ -17,8 +17,8 @@
 
 #include <msgpack/pack.h>
 
-#include "codec.h"
 #include "error.h"
+#include "item.h"
 #include "utf8.h"
 #include "value.h"
 
@@ -117,7 +117,7 @@ static int pack_value(msgpack_packer *pk, mpwriter *w, const mcring_value *v,
     return w->rc;
 }
 
-int msgpack_encode(const mcring_value *v, mcring_item *out)
+static int msgpack_encode(const mcring_value *v, mcring_item *out)
 {
     mpwriter w = {out, 0};
     msgpack_packer pk;
@@ -398,8 +398,8 @@ static int attach(mpframe *stack, size_t depth, mcring_value **root,
     return rc;
 }
 
-int msgpack_decode(const void *data, size_t len, mcring_value **out,
-                   char *err, size_t errlen)
+static int msgpack_decode(const void *data, size_t len, mcring_value **out,
+                          char *err, size_t errlen)
 {
     mpreader r = {data, data, (const unsigned char *)data + len, err, errlen};
     *out = NULL;

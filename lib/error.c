@@ -1,4 +1,4 @@
-/* mcring_strerror / mcring_err_name from the one list in mcring.h. */
+/* mcring_strerror / mcring_err_name from the one list in mcring/errors.h. */
 #include <stdarg.h>
 #include <stdio.h>
 

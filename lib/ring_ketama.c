@@ -29,7 +29,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "ring.h"
+#include "ring_common.h"
 
 #if defined(__FAST_MATH__)
 #error "ring_ketama.c must not be built with -ffast-math: point counts follow IEEE single precision"

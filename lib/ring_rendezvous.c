@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ring.h"
+#include "ring_common.h"
 
 /* Keys up to this many bytes (raw keys are at most 250; in swift key mode
  * the 32-byte hex is hashed) are converted once per lookup on the stack.

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ring.h"
+#include "ring_common.h"
 
 #define SWIFT_POINTS_PER_SERVER 50
 

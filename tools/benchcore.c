@@ -277,9 +277,9 @@ static void *mc_start(void *ctx, int thread)
 static void mc_stop(void *th)
 {
     mcring_thread *t = th;
-    mcring_item_free(&t->item);
+    mcring_item_release(&t->item);
     for (int i = 0; i < t->cap; i++)
-        mcring_item_free(&t->items[i]);
+        mcring_item_release(&t->items[i]);
     free(t->items);
     free(t->batch_keys);
     free(t->status);

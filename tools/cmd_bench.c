@@ -37,8 +37,9 @@ static void *swap_loop(void *arg)
         nanosleep(&pause, NULL);
         if (atomic_load(&s->stop))
             break;
-        if (mcring_set_servers(s->client, s->lists[(s->swaps + 1) % 2], NULL,
-                               0) != 0)
+        if (mcring_client_set_servers(s->client,
+                                      s->lists[(s->swaps + 1) % 2], NULL,
+                                      0) != 0)
             s->failures++;
         s->swaps++;
     }
@@ -80,7 +81,7 @@ int cmd_bench(cli *c)
     mcring_client *client = cli_client(c);
     if (client == NULL)
         return EXIT_ERR;
-    mcring_ring *ring = mcring_client_ring(client);
+    mcring_ring *ring = mcring_client_ring_ref(client);
     size_t nservers = mcring_ring_size(ring);
     char *first_list = NULL;
     {
@@ -119,8 +120,10 @@ int cmd_bench(cli *c)
     pthread_t swap_thread;
     if (c->swap_list != NULL) {
         /* Validate the second list now rather than in the middle. */
-        if (mcring_set_servers(client, c->swap_list, err, sizeof(err)) != 0 ||
-            mcring_set_servers(client, first_list, err, sizeof(err)) != 0) {
+        if (mcring_client_set_servers(client, c->swap_list, err,
+                                      sizeof(err)) != 0 ||
+            mcring_client_set_servers(client, first_list, err,
+                                      sizeof(err)) != 0) {
             bench_mcring_free(&m);
             mcring_client_free(client);
             free(first_list);

@@ -37,12 +37,12 @@ static int print_value(mcring_client *client, const mcring_item *item,
         mcring_item text = MCRING_ITEM_INIT;
         int rc = mcring_json_encode(value, MCRING_JSON_EXTENDED, &text);
         if (rc != 0) {
-            mcring_item_free(&text);
+            mcring_item_release(&text);
             return report("get", rc);
         }
         fwrite(text.data, 1, text.len, stdout);
         fputc('\n', stdout);
-        mcring_item_free(&text);
+        mcring_item_release(&text);
     }
     return fflush(stdout) == 0 ? 0 : EXIT_ERR;
 }
@@ -81,7 +81,7 @@ int cmd_get(cli *c)
         status = report("get", rc);
     }
     mcring_value_free(value);
-    mcring_item_free(&item);
+    mcring_item_release(&item);
     mcring_client_free(client);
     return status;
 }

@@ -147,16 +147,17 @@ static void shares(const tally *t, int n, bool after, long keys, double *max,
  * hash md5, points one_at_a_time". */
 static const char *describe(const mcring_ring *r, char *buf, size_t len)
 {
-    const char *mode = mcring_ring_mode(r);
+    const char *mode = mcring_ring_mode_name(r);
     if (strcmp(mode, "swift") == 0 || strcmp(mode, "consistent") == 0 ||
         strcmp(mode, "pymemcache") == 0)
         snprintf(buf, len, "%s ring", mode);
-    else if (strcmp(mcring_ring_hash(r), mcring_ring_point_hash(r)) == 0 ||
+    else if (strcmp(mcring_ring_hash_name(r),
+                    mcring_ring_point_hash_name(r)) == 0 ||
              strcmp(mode, "libmemcached-ketama") != 0)
-        snprintf(buf, len, "%s ring, hash %s", mode, mcring_ring_hash(r));
+        snprintf(buf, len, "%s ring, hash %s", mode, mcring_ring_hash_name(r));
     else
         snprintf(buf, len, "%s ring, hash %s, points %s", mode,
-                 mcring_ring_hash(r), mcring_ring_point_hash(r));
+                 mcring_ring_hash_name(r), mcring_ring_point_hash_name(r));
     return buf;
 }
 

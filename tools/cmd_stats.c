@@ -26,17 +26,17 @@ static probe_result probe(mcring_client *client, long n, long offset)
         else
             r.errors++;
     }
-    mcring_item_free(&item);
+    mcring_item_release(&item);
     return r;
 }
 
 static int print_stats(mcring_client *client, probe_result pr)
 {
-    size_t n = mcring_client_stats(client, NULL, 0);
+    size_t n = mcring_client_server_stats(client, NULL, 0);
     mcring_server_stats *st = calloc(n ? n : 1, sizeof(*st));
     if (st == NULL)
         return cli_fail("stats", "out of memory");
-    n = mcring_client_stats(client, st, n);
+    n = mcring_client_server_stats(client, st, n);
     printf("%-32s %9s %7s %8s %5s %5s %5s %7s %8s %8s\n", "server",
            "requests", "errors", "connects", "open", "idle", "max", "waits",
            "timeouts", "limited");
@@ -125,9 +125,9 @@ int cmd_monitor(cli *c)
         time_t t = time(NULL);
         char stamp[32];
         strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", localtime(&t));
-        mcring_ring *ring = mcring_client_ring(client);
-        printf("--- %s  ring %s, %zu servers\n", stamp, mcring_ring_mode(ring),
-               mcring_ring_size(ring));
+        mcring_ring *ring = mcring_client_ring_ref(client);
+        printf("--- %s  ring %s, %zu servers\n", stamp,
+               mcring_ring_mode_name(ring), mcring_ring_size(ring));
         mcring_ring_free(ring);
         if ((rc = print_stats(client, pr)) != 0)
             break;

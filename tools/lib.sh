@@ -6,12 +6,13 @@ MCRING_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Build and test dependencies, all from Debian.
 MCRING_PACKAGES=(
-  gcc pkg-config meson ninja-build
+  gcc g++ pkg-config meson ninja-build
   liburcu-dev libck-dev libmsgpack-dev libjansson-dev libssl-dev
   libcriterion-dev memcached
   python3 python3-swift python3-pymemcache
   libmemcached-dev nutcracker openssl
   clang libclang-rt-14-dev valgrind gnuplot-nox
+  abigail-tools
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }

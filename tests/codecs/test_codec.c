@@ -10,16 +10,16 @@
 
 #include <mcring.h>
 
+#include "harness.h"
+#include "toy_codec.h"
+
 static mcring_options *opts;
 static mcring_client *client;
 
 static void setup(void)
 {
-    cr_assert_eq(mcring_options_new(&opts), 0);
-    cr_assert_eq(mcring_options_set(opts, "memcache_servers", "127.0.0.1:1",
-                                    NULL, 0),
-                 0);
-    cr_assert_eq(mcring_client_new(&client, opts, NULL, 0), 0);
+    opts = opts_for("127.0.0.1:1", NULL);
+    client = client_for(opts);
 }
 
 static void teardown(void)
@@ -29,42 +29,6 @@ static void teardown(void)
 }
 
 TestSuite(codec, .init = setup, .fini = teardown);
-
-/* A toy codec: a value that is an integer, as decimal text. */
-static int dec_encode(void *ud, const mcring_value *v, mcring_item *out)
-{
-    (*(atomic_int *)ud)++;
-    int64_t i;
-    if (mcring_value_get_int(v, &i) != 0)
-        return MCRING_EENCODE;
-    char buf[24];
-    int n = snprintf(buf, sizeof(buf), "%lld", (long long)i);
-    return mcring_item_append(out, buf, (size_t)n);
-}
-
-static int dec_decode(void *ud, const void *data, size_t len,
-                      mcring_value **out)
-{
-    (void)ud;
-    char buf[24];
-    if (len == 0 || len >= sizeof(buf))
-        return MCRING_EDECODE;
-    memcpy(buf, data, len);
-    buf[len] = '\0';
-    char *end;
-    long long v = strtoll(buf, &end, 10);
-    if (*end != '\0')
-        return MCRING_EDECODE;
-    *out = mcring_value_new_int(v);
-    return *out != NULL ? 0 : MCRING_ENOMEM;
-}
-
-static atomic_int calls;
-
-static mcring_codec decimal(const char *name, uint32_t flags)
-{
-    return (mcring_codec){name, flags, dec_encode, dec_decode, &calls};
-}
 
 Test(codec, raw_carries_bytes_and_strings)
 {
@@ -90,7 +54,7 @@ Test(codec, raw_carries_bytes_and_strings)
     mcring_value_free(b);
     mcring_value_free(s);
     mcring_value_free(n);
-    mcring_item_free(&out);
+    mcring_item_release(&out);
 }
 
 Test(codec, built_ins_are_there_by_name)
@@ -128,15 +92,16 @@ Test(codec, conflicting_codecs_are_refused)
         mcring_codec c;
         const char *why;
     } bad[] = {
-        {decimal("d", 0), "at least one flag bit"},
-        {decimal("d", 1), "pickle"},
-        {decimal("d", 2), "share bits 0x2 with codec json"},
-        {decimal("d", 32 | 64), "share bits 0x20 with codec msgpack"},
-        {decimal("json", 64), "name is taken"},
-        {decimal("", 64), "1 to 31 bytes"},
-        {decimal("a-name-that-is-far-too-long-for-it", 64), "1 to 31 bytes"},
-        {{"d", 64, NULL, dec_decode, NULL}, "encode and decode"},
-        {{NULL, 64, dec_encode, dec_decode, NULL}, "1 to 31 bytes"},
+        {decimal_codec("d", 0), "at least one flag bit"},
+        {decimal_codec("d", 1), "pickle"},
+        {decimal_codec("d", 2), "share bits 0x2 with codec json"},
+        {decimal_codec("d", 32 | 64), "share bits 0x20 with codec msgpack"},
+        {decimal_codec("json", 64), "name is taken"},
+        {decimal_codec("", 64), "1 to 31 bytes"},
+        {decimal_codec("a-name-that-is-far-too-long-for-it", 64),
+         "1 to 31 bytes"},
+        {{"d", 64, NULL, decimal_decode, NULL}, "encode and decode"},
+        {{NULL, 64, decimal_encode, decimal_decode, NULL}, "1 to 31 bytes"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
@@ -145,9 +110,9 @@ Test(codec, conflicting_codecs_are_refused)
                      MCRING_ECODEC, "case %zu", i);
         cr_assert(strstr(err, bad[i].why) != NULL, "case %zu: %s", i, err);
     }
-    mcring_codec ok = decimal("decimal", 64 | 128);
+    mcring_codec ok = decimal_codec("decimal", 64 | 128);
     cr_assert_eq(mcring_client_add_codec(client, &ok, err, sizeof(err)), 0);
-    mcring_codec again = decimal("other", 128);
+    mcring_codec again = decimal_codec("other", 128);
     cr_assert_eq(mcring_client_add_codec(client, &again, err, sizeof(err)),
                  MCRING_ECODEC);
     cr_assert(strstr(err, "share bits 0x80 with codec decimal"), "%s", err);
@@ -158,7 +123,7 @@ Test(codec, conflicting_codecs_are_refused)
 Test(codec, an_added_codec_is_found_and_reads_its_flags)
 {
     char name[8] = "decimal";
-    mcring_codec c = decimal(name, 64);
+    mcring_codec c = decimal_codec(name, 64);
     cr_assert_eq(mcring_client_add_codec(client, &c, NULL, 0), 0);
     name[0] = 'X'; /* the registry keeps its own copy of the name */
     const mcring_codec *got = mcring_client_codec(client, "decimal");
@@ -177,7 +142,7 @@ Test(codec, an_added_codec_is_found_and_reads_its_flags)
     cr_assert(mcring_value_equal(v, back));
     mcring_value_free(back);
     cr_assert_eq(mcring_codec_decode(got, "x", 1, &back), MCRING_EDECODE);
-    mcring_item_free(&out);
+    mcring_item_release(&out);
     mcring_value_free(v);
 }
 
@@ -187,7 +152,7 @@ Test(codec, every_free_bit_can_be_taken_once)
     for (int bit = 0; bit < 32; bit++) {
         char name[16];
         snprintf(name, sizeof(name), "bit%d", bit);
-        mcring_codec c = decimal(name, 1u << bit);
+        mcring_codec c = decimal_codec(name, 1u << bit);
         if (mcring_client_add_codec(client, &c, NULL, 0) == 0)
             added++;
     }
@@ -213,7 +178,7 @@ static void *reader(void *arg)
                 snprintf(want, sizeof(want), "bit%d", bit);
                 cr_assert_str_eq(c->name, want);
                 cr_assert_eq(c->flags, 1u << bit);
-                cr_assert_eq(c->encode, dec_encode);
+                cr_assert_eq(c->encode, decimal_encode);
                 seen++;
             }
         }
@@ -229,7 +194,7 @@ Test(codec, lookups_run_while_codecs_are_added)
     for (int bit = 6; bit < 31; bit++) {
         char name[16];
         snprintf(name, sizeof(name), "bit%d", bit);
-        mcring_codec c = decimal(name, 1u << bit);
+        mcring_codec c = decimal_codec(name, 1u << bit);
         cr_assert_eq(mcring_client_add_codec(client, &c, NULL, 0), 0);
     }
     atomic_store(&stop, 1);
@@ -257,5 +222,5 @@ Test(codec, item_append_grows_and_terminates)
     cr_assert(it.cap > it.len);
     cr_assert_eq(mcring_item_append(&it, NULL, 1), MCRING_EINVAL);
     cr_assert_eq(mcring_item_append(&it, NULL, 0), 0);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
 }

@@ -36,7 +36,7 @@ static void reencodes(const char *text, const char *expect)
     cr_assert_eq(out.flags, MCRING_FLAG_JSON);
     cr_assert_str_eq(out.data, expect, "from %s", text);
     cr_assert_eq(out.len, strlen(expect));
-    mcring_item_free(&out);
+    mcring_item_release(&out);
     mcring_value_free(v);
 }
 
@@ -106,7 +106,7 @@ Test(json, non_finite_numbers_unless_strict)
     cr_assert_eq(mcring_json_encode(v, MCRING_JSON_STRICT, &out),
                  MCRING_EENCODE, "RFC 8259 has no NaN");
     cr_assert_eq(out.len, 0);
-    mcring_item_free(&out);
+    mcring_item_release(&out);
     mcring_value_free(v);
     decode_fails("[NaN]", MCRING_JSON_STRICT, "RFC 8259");
     decode_fails("-Infinity", MCRING_JSON_STRICT, "RFC 8259");
@@ -192,7 +192,7 @@ Test(json, depth_is_bounded)
     mcring_item out = MCRING_ITEM_INIT;
     cr_assert_eq(mcring_json_encode(v, 0, &out), 0);
     cr_assert_eq(out.len, strlen(ok) , "%zu", out.len);
-    mcring_item_free(&out);
+    mcring_item_release(&out);
     mcring_value_free(v);
     free(ok);
     char *deep = nested(MCRING_VALUE_DEPTH_MAX + 1);
@@ -213,7 +213,7 @@ Test(json, depth_is_bounded)
         d = outer;
     }
     cr_assert_eq(mcring_json_encode(d, 0, &out), MCRING_EENCODE);
-    mcring_item_free(&out);
+    mcring_item_release(&out);
     mcring_value_free(d);
 }
 
@@ -251,7 +251,7 @@ Test(json, keys_become_strings_as_in_python)
     mcring_value_map_add(m, mcring_value_new_array(), mcring_value_new_int(7));
     cr_assert_eq(mcring_json_encode(m, 0, &out), MCRING_EENCODE,
                  "Python: keys must be str, int, float, bool or None");
-    mcring_item_free(&out);
+    mcring_item_release(&out);
     mcring_value_free(m);
 }
 
@@ -282,7 +282,7 @@ Test(json, extended_output_shows_what_json_cannot_hold)
     cr_assert_eq(mcring_json_encode(m, 0, &out), MCRING_EENCODE);
     cr_assert_eq(mcring_json_encode(m, MCRING_JSON_EXTENDED, &out), 0);
     cr_assert_str_eq(out.data, "{\"$map\": [[[1], null], [\"s\", 2]]}");
-    mcring_item_free(&out);
+    mcring_item_release(&out);
     mcring_value_free(m);
 }
 
@@ -302,7 +302,7 @@ Test(json, extended_output_stays_linear_in_nested_keys)
     cr_assert_lt(out.len, 64 * 32, "%zu bytes", out.len);
     const char *prefix = "{\"$map\": [[{\"$map\": [[";
     cr_assert(strncmp(out.data, prefix, strlen(prefix)) == 0, "%s", out.data);
-    mcring_item_free(&out);
+    mcring_item_release(&out);
     mcring_value_free(v);
 }
 
@@ -340,6 +340,6 @@ Test(json, arguments_are_checked)
     cr_assert_eq(mcring_codec_decode(mcring_codec_json(), "{", 1, &back),
                  MCRING_EDECODE);
     cr_assert_null(back);
-    mcring_item_free(&out);
+    mcring_item_release(&out);
     mcring_value_free(v);
 }

@@ -57,7 +57,7 @@ static void must_decode(const char *name, const char *text, size_t len)
                      0, "%s: %s", name, err);
         cr_assert(mcring_value_equal(v, back), "%s: %s", name, out.data);
         mcring_value_free(back);
-        mcring_item_free(&out);
+        mcring_item_release(&out);
         mcring_value_free(v);
     }
 }

@@ -23,7 +23,7 @@ static void encodes_to(mcring_value *v, const char *hex)
     cr_assert_eq(mcring_msgpack_decode(out.data, out.len, &back, NULL, 0), 0);
     cr_assert(mcring_value_equal(v, back), "%s round trip", hex);
     mcring_value_free(back);
-    mcring_item_free(&out);
+    mcring_item_release(&out);
     mcring_value_free(v);
 }
 
@@ -83,7 +83,7 @@ Test(msgpack, doubles_a_float_holds_exactly_are_float32)
     cr_assert_eq(mcring_msgpack_decode(out.data, out.len, &back, NULL, 0), 0);
     cr_assert(mcring_value_equal(nan, back));
     mcring_value_free(back);
-    mcring_item_free(&out);
+    mcring_item_release(&out);
     mcring_value_free(nan);
 }
 
@@ -215,6 +215,6 @@ Test(msgpack, what_cannot_be_encoded)
     cr_assert_eq(mcring_codec_encode(mcring_codec_msgpack(), d, &out),
                  MCRING_EENCODE);
     cr_assert_eq(out.len, 0);
-    mcring_item_free(&out);
+    mcring_item_release(&out);
     mcring_value_free(d);
 }

@@ -145,7 +145,7 @@ static mcring_value *expected(const mcring_value *entry)
             cr_assert_eq(mcring_json_decode(text.data, text.len, 0, &copy,
                                             NULL, 0),
                          0);
-            mcring_item_free(&text);
+            mcring_item_release(&text);
             return copy;
         }
     cr_assert_fail("an entry of an unknown kind");
@@ -209,7 +209,7 @@ Test(msgpack_suite, every_form_decodes_and_the_shortest_is_written)
                           ours, first);
                 ties++;
             }
-            mcring_item_free(&out);
+            mcring_item_release(&out);
             mcring_value_free(want);
         }
     }

@@ -134,7 +134,7 @@ Test(faults, a_reply_cut_at_every_byte_fails_and_is_never_reused)
         cr_assert(memcmp(it.data, "hello", 5) == 0);
         cr_assert_eq(fake_accepted(f), accepted + 1, "cut at %zu: reused", cut);
     }
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
     fake_stop(f);
@@ -209,7 +209,7 @@ Test(faults, a_reply_split_into_single_bytes_is_read_whole)
         cr_assert_eq(it.flags, 6);
     }
     cr_assert_eq(fake_accepted(f), 1, "one connection, kept in step");
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
     fake_stop(f);
@@ -255,10 +255,10 @@ Test(faults, garbage_replies_fail_fast_and_cleanly)
     }
     cr_assert_gt(protocol_errors, 100);
     mcring_server_stats st;
-    mcring_client_stats(c, &st, 1);
+    mcring_client_server_stats(c, &st, 1);
     cr_assert_eq(st.errors, 200, "every one counted against the server");
     cr_assert_leq(st.conns_open, 1);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
     fake_stop(f);
@@ -276,7 +276,7 @@ Test(faults, a_value_longer_than_what_arrives)
     mcring_item it = MCRING_ITEM_INIT;
     cr_assert_eq(mcring_get(c, "k", 1, &it), MCRING_ECLOSED);
     cr_assert_eq(it.len, 0);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
     fake_stop(f);
@@ -303,7 +303,7 @@ Test(faults, a_value_longer_than_the_limit_is_refused_before_reading_it)
                                                              "configurable");
     mcring_client_free(c2);
     mcring_options_free(small);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
     fake_stop(f);
@@ -328,9 +328,9 @@ Test(faults, a_reply_for_another_key)
     cr_assert_eq(mcring_get_multi(c, keys, 2, NULL, 0, items, st), MCRING_EPROTO);
     cr_assert_eq(st[0], MCRING_EPROTO);
     cr_assert_eq(st[1], MCRING_EPROTO);
-    mcring_item_free(&items[0]);
-    mcring_item_free(&items[1]);
-    mcring_item_free(&it);
+    mcring_item_release(&items[0]);
+    mcring_item_release(&items[1]);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
     fake_stop(f);
@@ -348,7 +348,7 @@ Test(faults, closed_between_request_and_reply)
     cr_assert_eq(mcring_set(c, "k", 1, "v", 1, 0, 0), MCRING_ECLOSED);
     cr_assert_eq(mcring_delete(c, "k", 1, NULL, 0), MCRING_ECLOSED);
     cr_assert_eq(atomic_load(&sc.requests), 3, "each request reached it");
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
     fake_stop(f);
@@ -378,7 +378,7 @@ static void *load_loop(void *p)
         if (rc < 0 && atomic_fetch_add(&l->failures, 1) == 0)
             l->first = rc;
     }
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     return NULL;
 }
 
@@ -415,7 +415,7 @@ static void fault_and_recover(void (*hurt)(mc_server *),
     hurt(&srv[0]);
     usleep(1500000);
     mcring_server_stats st[2];
-    mcring_client_stats(c, st, 2);
+    mcring_client_server_stats(c, st, 2);
     int a = find(st, srv[0].name);
     cr_assert_geq(st[a].errors, 4, "the hurt server failed calls");
     heal(&srv[0]);
@@ -425,14 +425,14 @@ static void fault_and_recover(void (*hurt)(mc_server *),
     uint64_t served = 0;
     while (now_s() < deadline) {
         usleep(100000);
-        mcring_client_stats(c, st, 2);
+        mcring_client_server_stats(c, st, 2);
         served = st[a].requests - before;
         if (served > 50)
             break;
     }
     uint64_t errors_after = st[a].errors;
     usleep(300000);
-    mcring_client_stats(c, st, 2);
+    mcring_client_server_stats(c, st, 2);
     atomic_store(&l.stop, true);
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
@@ -477,23 +477,6 @@ Test(faults, stopped_mid_load_and_resumed)
                       "0.5");
 }
 
-typedef struct waiter {
-    mcring_client *c;
-    int rc;
-    double took;
-} waiter;
-
-static void *slow_call(void *p)
-{
-    waiter *w = p;
-    mcring_item it = MCRING_ITEM_INIT;
-    double t0 = now_s();
-    w->rc = mcring_get(w->c, "k", 1, &it);
-    w->took = now_s() - t0;
-    mcring_item_free(&it);
-    return NULL;
-}
-
 Test(faults, a_pool_exhausted_by_slow_requests)
 {
     mc_start(&srv[0], NULL);
@@ -506,11 +489,11 @@ Test(faults, a_pool_exhausted_by_slow_requests)
         before = atol(strstr(r, "STAT total_connections ") + 23);
     }
     mc_pause(&srv[0]);
-    waiter w[6];
+    timed_get w[6];
     pthread_t t[6];
     for (int i = 0; i < 6; i++) {
-        w[i] = (waiter){c, 0, 0};
-        pthread_create(&t[i], NULL, slow_call, &w[i]);
+        w[i] = (timed_get){c, "k", 0, 0};
+        pthread_create(&t[i], NULL, timed_get_run, &w[i]);
         usleep(20000);
     }
     for (int i = 0; i < 6; i++)

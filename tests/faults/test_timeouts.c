@@ -88,23 +88,6 @@ Test(timeouts, the_pool_timeout_cuts_a_slow_connect_short)
     mcring_options_free(o);
 }
 
-typedef struct call_arg {
-    mcring_client *c;
-    int rc;
-    double took;
-} call_arg;
-
-static void *slow_get(void *p)
-{
-    call_arg *a = p;
-    mcring_item it = MCRING_ITEM_INIT;
-    double t0 = now_s();
-    a->rc = mcring_get(a->c, "k", 1, &it);
-    a->took = now_s() - t0;
-    mcring_item_free(&it);
-    return NULL;
-}
-
 Test(timeouts, waiting_for_a_pooled_connection)
 {
     mc_start(&srv[0], NULL);
@@ -116,11 +99,11 @@ Test(timeouts, waiting_for_a_pooled_connection)
     mcring_client *c = client_for(o);
     cr_assert_eq(mcring_set(c, "k", 1, "v", 1, 0, 0), MCRING_OK);
     mc_pause(&srv[0]);
-    call_arg holder = {c, 0, 0}, waiter = {c, 0, 0};
+    timed_get holder = {c, "k", 0, 0}, waiter = {c, "k", 0, 0};
     pthread_t t1, t2;
-    pthread_create(&t1, NULL, slow_get, &holder);
+    pthread_create(&t1, NULL, timed_get_run, &holder);
     usleep(100000);
-    pthread_create(&t2, NULL, slow_get, &waiter);
+    pthread_create(&t2, NULL, timed_get_run, &waiter);
     pthread_join(t2, NULL);
     pthread_join(t1, NULL);
     mc_resume(&srv[0]);
@@ -129,7 +112,7 @@ Test(timeouts, waiting_for_a_pooled_connection)
     cr_assert_eq(holder.rc, MCRING_ETIMEOUT);
     cr_assert(holder.took > 0.95 && holder.took < 1.6, "io %f", holder.took);
     mcring_server_stats st;
-    mcring_client_stats(c, &st, 1);
+    mcring_client_server_stats(c, &st, 1);
     cr_assert_eq(st.pool_timeouts, 1);
     cr_assert_geq(st.pool_waits, 1);
     cr_assert_leq(st.conns_open, 1);
@@ -175,7 +158,7 @@ Test(timeouts, io_timeout_is_one_deadline_for_the_whole_exchange)
               "every read got a byte in time, the exchange did not: %f", took);
     cr_assert_eq(it.len, 0);
     cr_assert_eq(log_count(&lc, "Timeout talking to memcached"), 1);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
     fake_stop(f);
@@ -204,7 +187,7 @@ Test(timeouts, every_address_of_a_name_is_tried)
     mcring_client *c = client_for(o);
     cr_assert_eq(mcring_set(c, "k", 1, "v", 1, 0, 0), MCRING_OK);
     mcring_server_stats st;
-    mcring_client_stats(c, &st, 1);
+    mcring_client_server_stats(c, &st, 1);
     cr_assert_eq(st.errors, 0);
     mcring_client_free(c);
     mcring_options_free(o);

@@ -73,7 +73,7 @@ static int round_trip(mcring_options *o, log_capture *lc)
         cr_assert_eq(rc, MCRING_OK);
         cr_assert_eq(it.len, 6);
         cr_assert(memcmp(it.data, "secret", 6) == 0);
-        mcring_item_free(&it);
+        mcring_item_release(&it);
     }
     mcring_client_free(c);
     mcring_options_free(o);

@@ -24,7 +24,7 @@ static void round_trips(const mcring_codec *codec, const mcring_value *v)
     CHECK(mcring_codec_decode(codec, out.data, out.len, &back) == 0);
     CHECK(mcring_value_equal(v, back));
     mcring_value_free(back);
-    mcring_item_free(&out);
+    mcring_item_release(&out);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(rc == 0 && mcring_value_equal(v, strict));
         mcring_item out = MCRING_ITEM_INIT;
         CHECK(mcring_json_encode(strict, MCRING_JSON_STRICT, &out) == 0);
-        mcring_item_free(&out);
+        mcring_item_release(&out);
         mcring_value_free(strict);
     }
     if (rc != 0)

@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(mcring_value_equal(v, back));
     mcring_value_free(back);
     CHECK(mcring_json_encode(v, MCRING_JSON_EXTENDED, &out) == 0);
-    mcring_item_free(&out);
+    mcring_item_release(&out);
     mcring_value_free(v);
     return 0;
 }

@@ -136,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (status[i] == MCRING_OK && items[i].len > 4096)
             abort(); /* a value above the limit was accepted */
     for (int i = 0; i < 4; i++)
-        mcring_item_free(&items[i]);
+        mcring_item_release(&items[i]);
     pipeline_destroy(&p);
     return 0;
 }

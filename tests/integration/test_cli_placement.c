@@ -1,38 +1,14 @@
 /* mcring locate and ring-diff in the other clients' placement modes (no
  * server is contacted). */
 #include <criterion/criterion.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "harness.h"
 
 TestSuite(cli_placement, .timeout = 60);
-
-/* Runs mcring with args (NULL-ended); returns the exit status, stdout in
- * *out (free it). */
-static int mcring(char **out, const char *input, ...)
-{
-    char *argv[32];
-    int n = 0;
-    argv[n++] = (char *)env_path("MCRING_CLI");
-    va_list ap;
-    va_start(ap, input);
-    char *a;
-    while ((a = va_arg(ap, char *)) != NULL && n < 31)
-        argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    size_t len;
-    char *buf;
-    int rc = run_capture(argv, input, input ? strlen(input) : 0, &buf, &len);
-    if (out != NULL)
-        *out = buf;
-    else
-        free(buf);
-    return rc;
-}
 
 Test(cli_placement, locate_reference_vectors_in_every_mode)
 {
@@ -60,13 +36,13 @@ Test(cli_placement, locate_reference_vectors_in_every_mode)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *out;
-        int rc = cases[i].hash
-                     ? mcring(&out, cases[i].keys, "-k", "raw", "-t", "1",
-                              "-r", cases[i].mode, "--hash", cases[i].hash,
-                              "-s", cases[i].servers, "locate", NULL)
-                     : mcring(&out, cases[i].keys, "-k", "raw", "-t", "1",
-                              "-r", cases[i].mode, "-s", cases[i].servers,
-                              "locate", NULL);
+        int rc = cases[i].hash ? cli_run(&out, NULL, cases[i].keys, "-k", "raw",
+                                         "-t", "1", "-r", cases[i].mode,
+                                         "--hash", cases[i].hash, "-s",
+                                         cases[i].servers, "locate", NULL)
+                               : cli_run(&out, NULL, cases[i].keys, "-k", "raw",
+                                         "-t", "1", "-r", cases[i].mode, "-s",
+                                         cases[i].servers, "locate", NULL);
         cr_assert_eq(rc, 0, "%s", cases[i].mode);
         cr_assert_str_eq(out, cases[i].expect, "%s", cases[i].mode);
         free(out);
@@ -76,10 +52,10 @@ Test(cli_placement, locate_reference_vectors_in_every_mode)
 Test(cli_placement, locate_lists_the_try_order_by_address)
 {
     char *out;
-    cr_assert_eq(mcring(&out, NULL, "-r", "twemproxy", "-s",
-                        "10.0.0.1:11211:1 alpha,10.0.0.2:11211:2 beta,"
-                        "10.0.0.3:11300:1 gamma",
-                        "locate", "k", NULL),
+    cr_assert_eq(cli_run(&out, NULL, NULL, "-r", "twemproxy", "-s",
+                         "10.0.0.1:11211:1 alpha,10.0.0.2:11211:2 beta,"
+                         "10.0.0.3:11300:1 gamma",
+                         "locate", "k", NULL),
                  0);
     /* Three servers (the default tries), each once, by address. */
     cr_assert(strncmp(out, "k\t10.0.0.", 9) == 0, "%s", out);
@@ -99,15 +75,16 @@ Test(cli_placement, locate_lists_the_try_order_by_address)
 Test(cli_placement, refusals_are_explained)
 {
     char *out;
-    cr_assert_eq(mcring(&out, NULL, "-s", "a:1:2 name", "locate", "k", NULL),
-                 2, "Swift's ring refuses names");
+    cr_assert_eq(
+        cli_run(&out, NULL, NULL, "-s", "a:1:2 name", "locate", "k", NULL), 2,
+        "Swift's ring refuses names");
     free(out);
-    cr_assert_eq(mcring(&out, NULL, "-r", "libmemcached-ketama", "--hash",
-                        "crc16", "-s", "a,b", "locate", "k", NULL),
+    cr_assert_eq(cli_run(&out, NULL, NULL, "-r", "libmemcached-ketama",
+                         "--hash", "crc16", "-s", "a,b", "locate", "k", NULL),
                  2);
     free(out);
-    cr_assert_eq(mcring(&out, NULL, "--hash", "sha1", "-s", "a,b", "locate",
-                        "k", NULL),
+    cr_assert_eq(cli_run(&out, NULL, NULL, "--hash", "sha1", "-s", "a,b",
+                         "locate", "k", NULL),
                  2);
     free(out);
 }
@@ -121,21 +98,21 @@ Test(cli_placement, unsigned_bytes_changes_non_ascii_keys_only)
         off += (size_t)snprintf(input + off, sizeof(input) - off,
                                 "k\xc3\xa9%d\n", i);
     char *signd, *unsignd, *ascii_s, *ascii_u;
-    cr_assert_eq(mcring(&signd, input, "-k", "raw", "-r",
-                        "libmemcached-ketama", "-t", "1", "-s", servers,
-                        "locate", NULL),
+    cr_assert_eq(cli_run(&signd, NULL, input, "-k", "raw", "-r",
+                         "libmemcached-ketama", "-t", "1", "-s", servers,
+                         "locate", NULL),
                  0);
-    cr_assert_eq(mcring(&unsignd, input, "-k", "raw", "-r",
-                        "libmemcached-ketama", "-t", "1", "--unsigned-bytes",
-                        "-s", servers, "locate", NULL),
+    cr_assert_eq(cli_run(&unsignd, NULL, input, "-k", "raw", "-r",
+                         "libmemcached-ketama", "-t", "1", "--unsigned-bytes",
+                         "-s", servers, "locate", NULL),
                  0);
     cr_assert_str_neq(signd, unsignd);
-    cr_assert_eq(mcring(&ascii_s, "plain\nkeys\n", "-k", "raw", "-r",
-                        "twemproxy", "-s", servers, "locate", NULL),
+    cr_assert_eq(cli_run(&ascii_s, NULL, "plain\nkeys\n", "-k", "raw", "-r",
+                         "twemproxy", "-s", servers, "locate", NULL),
                  0);
-    cr_assert_eq(mcring(&ascii_u, "plain\nkeys\n", "-k", "raw", "-r",
-                        "twemproxy", "--unsigned-bytes", "-s", servers,
-                        "locate", NULL),
+    cr_assert_eq(cli_run(&ascii_u, NULL, "plain\nkeys\n", "-k", "raw", "-r",
+                         "twemproxy", "--unsigned-bytes", "-s", servers,
+                         "locate", NULL),
                  0);
     cr_assert_str_eq(ascii_s, ascii_u);
     free(signd);
@@ -149,11 +126,11 @@ Test(cli_placement, ring_diff_compares_any_two_modes_and_lists)
     char *out;
     /* The same servers under libmemcached's unweighted and weighted
      * ketama, both with md5 keys. */
-    cr_assert_eq(mcring(&out, NULL, "-k", "raw", "ring-diff", "a,b,c",
-                        "a:11211:1,b:11211:1,c:11211:1", "--old-ring",
-                        "libmemcached-ketama:md5", "--new-ring",
-                        "libmemcached-ketama-weighted:md5", "--keys", "5000",
-                        NULL),
+    cr_assert_eq(cli_run(&out, NULL, NULL, "-k", "raw", "ring-diff", "a,b,c",
+                         "a:11211:1,b:11211:1,c:11211:1", "--old-ring",
+                         "libmemcached-ketama:md5", "--new-ring",
+                         "libmemcached-ketama-weighted:md5", "--keys", "5000",
+                         NULL),
                  0);
     cr_assert_not_null(strstr(out, "libmemcached-ketama ring, hash md5 "
                                    "(3 servers) -> "),
@@ -165,9 +142,9 @@ Test(cli_placement, ring_diff_compares_any_two_modes_and_lists)
     free(out);
 
     /* A side without a hash gets --hash, or its mode's own. */
-    cr_assert_eq(mcring(&out, NULL, "ring-diff", "a,b", "a,b", "--old-ring",
-                        "twemproxy:crc32a", "--new-ring", "twemproxy",
-                        "--keys", "100", NULL),
+    cr_assert_eq(cli_run(&out, NULL, NULL, "ring-diff", "a,b", "a,b",
+                         "--old-ring", "twemproxy:crc32a", "--new-ring",
+                         "twemproxy", "--keys", "100", NULL),
                  0);
     cr_assert_not_null(strstr(out, "hash crc32a (2 servers) -> twemproxy ring, "
                                    "hash fnv1a_64"),
@@ -175,9 +152,9 @@ Test(cli_placement, ring_diff_compares_any_two_modes_and_lists)
     free(out);
 
     /* pymemcache to Swift over the same list: a different placement. */
-    cr_assert_eq(mcring(&out, NULL, "ring-diff", "a,b,c,d", "a,b,c,d",
-                        "--old-ring", "pymemcache", "--new-ring", "swift",
-                        "--keys", "4000", NULL),
+    cr_assert_eq(cli_run(&out, NULL, NULL, "ring-diff", "a,b,c,d", "a,b,c,d",
+                         "--old-ring", "pymemcache", "--new-ring", "swift",
+                         "--keys", "4000", NULL),
                  0);
     cr_assert_not_null(strstr(out, "pymemcache ring (4 servers) -> swift "
                                    "ring (4 servers)"),

@@ -62,7 +62,7 @@ Test(client, set_then_get_round_trips_bytes_and_flags)
     cr_assert(memcmp(it.data, value, sizeof(value)) == 0);
     cr_assert_eq(it.flags, 0xdeadbeee);
     cr_assert_eq(it.data[it.len], '\0');
-    mcring_item_free(&it);
+    mcring_item_release(&it);
 }
 
 Test(client, empty_key_and_empty_value)
@@ -76,7 +76,7 @@ Test(client, empty_key_and_empty_value)
                            38, "END\r\n");
     cr_assert(strstr(r, "VALUE d41d8cd98f00b204e9800998ecf8427e 0 0\r\n") != NULL,
               "%s", r);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
 }
 
 Test(client, swift_wire_format)
@@ -95,7 +95,7 @@ Test(client, miss_is_not_an_error)
     mcring_item it = MCRING_ITEM_INIT;
     cr_assert_eq(mcring_get(client, "absent", 6, &it), MCRING_MISS);
     cr_assert_eq(it.len, 0);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
 }
 
 Test(client, large_values_and_buffer_reuse)
@@ -113,7 +113,7 @@ Test(client, large_values_and_buffer_reuse)
     cr_assert_eq(mcring_set(client, "small", 5, "x", 1, 0, 0), MCRING_OK);
     cr_assert_eq(mcring_get(client, "small", 5, &it), MCRING_OK);
     cr_assert_eq(it.data, buf, "a big enough item is reused, not reallocated");
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     free(v);
 }
 
@@ -140,7 +140,7 @@ Test(client, a_value_the_server_refuses_is_the_values_fault)
     char *v = calloc(1, n);
     cr_assert_eq(mcring_set(client, "k", 1, v, n, 0, 0), MCRING_ETOOLARGE);
     mcring_server_stats st;
-    mcring_client_stats(client, &st, 1);
+    mcring_client_server_stats(client, &st, 1);
     cr_assert_eq(st.errors, 0, "not counted against the server");
     cr_assert_eq(mcring_set(client, "k", 1, "ok", 2, 0, 0), MCRING_OK,
                  "the connection is still in step");
@@ -170,7 +170,7 @@ Test(client, values_over_1_mib_go_through_by_default)
         cr_assert_eq(mcring_get(c, "big", 3, &it), MCRING_OK);
         cr_assert_eq(it.len, n);
         cr_assert(memcmp(it.data, v, n) == 0);
-        mcring_item_free(&it);
+        mcring_item_release(&it);
         free(v);
     }
     mcring_client_free(c);
@@ -200,10 +200,10 @@ Test(client, a_reply_over_the_callers_limit_is_not_the_servers_fault)
         /* The connection stays in step: the next answer is the right one. */
         cr_assert_eq(mcring_get(reader, "small", 5, &it), MCRING_OK);
         cr_assert_eq(it.len, 1);
-        mcring_item_free(&it);
+        mcring_item_release(&it);
     }
     mcring_server_stats st;
-    mcring_client_stats(reader, &st, 1);
+    mcring_client_server_stats(reader, &st, 1);
     cr_assert_eq(st.errors, 0);
     cr_assert_eq(st.limited_for, 0, "a healthy server is never banned");
     cr_assert_eq(st.connects, 1, "one connection throughout");
@@ -214,8 +214,8 @@ Test(client, a_reply_over_the_callers_limit_is_not_the_servers_fault)
     mcring_get_multi(reader, keys, 2, NULL, 0, items, status);
     cr_assert_eq(status[0], MCRING_ETOOLARGE);
     cr_assert_eq(status[1], MCRING_OK);
-    mcring_item_free(&items[0]);
-    mcring_item_free(&items[1]);
+    mcring_item_release(&items[0]);
+    mcring_item_release(&items[1]);
     free(v);
     mcring_client_free(reader);
     mcring_client_free(writer);
@@ -246,7 +246,7 @@ Test(client, ttl_rules_on_the_wire)
     cr_assert_eq(mcring_set(client, "short", 5, "v", 1, 0, 1), MCRING_OK);
     sleep(2);
     cr_assert_eq(mcring_get(client, "short", 5, &it), MCRING_MISS);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
 }
 
 Test(client, incr_and_decr_as_swift)
@@ -273,7 +273,7 @@ Test(client, incr_and_decr_as_swift)
     cr_assert_eq(mcring_get(client, "fresh", 5, &it), MCRING_OK);
     cr_assert_eq(it.len, 1);
     cr_assert_eq(it.data[0], '0');
-    mcring_item_free(&it);
+    mcring_item_release(&it);
 }
 
 Test(client, incr_ttl_applies_only_on_creation)
@@ -285,7 +285,7 @@ Test(client, incr_ttl_applies_only_on_creation)
     mcring_item it = MCRING_ITEM_INIT;
     cr_assert_eq(mcring_get(client, "t", 1, &it), MCRING_MISS,
                  "expired with the creation TTL");
-    mcring_item_free(&it);
+    mcring_item_release(&it);
 }
 
 Test(client, incr_on_text_is_its_own_error_and_not_the_servers)
@@ -295,7 +295,7 @@ Test(client, incr_on_text_is_its_own_error_and_not_the_servers)
     cr_assert_eq(mcring_incr(client, "text", 4, 1, 0, &v), MCRING_ENOTNUM);
     cr_assert_eq(v, 77, "result untouched");
     mcring_server_stats st;
-    mcring_client_stats(client, &st, 1);
+    mcring_client_server_stats(client, &st, 1);
     cr_assert_eq(st.errors, 0);
     cr_assert_eq(st.connects, 1, "connection kept");
 }
@@ -325,7 +325,7 @@ Test(client, pickled_values_are_undecodable_not_values)
     int status;
     cr_assert_eq(mcring_get_multi(client, &k, 1, "p3", 2, &it, &status), 0);
     cr_assert_eq(status, MCRING_UNDECODABLE);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
 }
 
 Test(client, raw_keys_go_on_the_wire_as_given)
@@ -377,7 +377,7 @@ Test(client, delete_uses_the_server_key_for_placement)
     mcring_options *o = opts_for(list, "tries", "1", NULL);
     mcring_client *c = client_for(o);
     /* A key whose own server is not the one "/acct/cont" picks. */
-    mcring_ring *r = mcring_client_ring(c);
+    mcring_ring *r = mcring_client_ring_ref(c);
     size_t sk;
     mcring_ring_locate(r, "/acct/cont", 10, &sk, 1);
     const char *other = mcring_ring_server(r, 1 - sk);

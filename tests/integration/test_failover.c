@@ -45,7 +45,7 @@ Test(failover, a_dead_server_fails_over_and_gets_error_limited)
     cr_assert(strstr(r, "number 1") != NULL, "the value is on the second: %s", r);
 
     mcring_server_stats st[3];
-    mcring_client_stats(c, st, 3);
+    mcring_client_server_stats(c, st, 3);
     int dead = strcmp(st[0].name, srv[0].name) == 0 ? 0
              : strcmp(st[1].name, srv[0].name) == 0 ? 1 : 2;
     uint64_t errors = st[dead].errors;
@@ -54,7 +54,7 @@ Test(failover, a_dead_server_fails_over_and_gets_error_limited)
     /* Swift's arithmetic: the 11th error inside 60 s bans it. */
     for (uint64_t i = errors; i < 11; i++)
         cr_assert_eq(mcring_get(c, key, strlen(key), &it), MCRING_OK);
-    mcring_client_stats(c, st, 3);
+    mcring_client_server_stats(c, st, 3);
     cr_assert_eq(st[dead].errors, 11);
     cr_assert_gt(st[dead].limited_for, 59.0);
     char msg[128];
@@ -66,11 +66,11 @@ Test(failover, a_dead_server_fails_over_and_gets_error_limited)
     /* Banned: skipped without being tried. */
     uint64_t requests = st[dead].requests;
     cr_assert_eq(mcring_get(c, key, strlen(key), &it), MCRING_OK);
-    mcring_client_stats(c, st, 3);
+    mcring_client_server_stats(c, st, 3);
     cr_assert_eq(st[dead].requests, requests);
     cr_assert_eq(st[dead].errors, 11);
 
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
 }
@@ -92,7 +92,7 @@ Test(failover, every_server_down_is_an_error_not_a_miss)
     cr_assert_eq(mcring_delete(c, "k", 1, NULL, 0), MCRING_ECONNREFUSED);
     cr_assert_geq(log_count(&lc, "All memcached servers error-limited"), 4,
                   "Swift logs this when no server gave a connection");
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
 }
@@ -106,7 +106,7 @@ Test(failover, error_limited_everywhere)
     mcring_item it = MCRING_ITEM_INIT;
     cr_assert_eq(mcring_get(c, "k", 1, &it), MCRING_ECONNREFUSED);
     cr_assert_eq(mcring_get(c, "k", 1, &it), MCRING_ELIMITED);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
 }
@@ -124,10 +124,10 @@ Test(failover, a_server_listed_twice_does_not_spin)
     double t0 = now_s();
     cr_assert_eq(mcring_get(c, "k", 1, &it), MCRING_ECONNREFUSED);
     cr_assert_lt(now_s() - t0, 1.0);
-    mcring_ring *r = mcring_client_ring(c);
+    mcring_ring *r = mcring_client_ring_ref(c);
     cr_assert_eq(mcring_ring_tries(r), 1);
     mcring_ring_free(r);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
 }
@@ -149,7 +149,7 @@ Test(failover, a_dead_pooled_connection_is_noticed_by_delete)
      * afresh and finds the restarted (empty) server. */
     cr_assert_eq(mcring_delete(c, "k", 1, NULL, 0), MCRING_MISS);
     mcring_server_stats st;
-    mcring_client_stats(c, &st, 1);
+    mcring_client_server_stats(c, &st, 1);
     cr_assert_eq(st.connects, 2);
     cr_assert_eq(st.conns_open, 1);
     mcring_client_free(c);
@@ -171,7 +171,7 @@ static void *hammer(void *p)
         snprintf(key, sizeof(key), "h%ld", a->calls++ % 50);
         mcring_get(a->c, key, strlen(key), &it);
     }
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     return NULL;
 }
 
@@ -195,7 +195,7 @@ Test(failover, connections_never_exceed_the_limit_while_connects_fail)
     for (int round = 0; round < 6; round++) {
         for (int i = 0; i < 20; i++) {
             mcring_server_stats st;
-            mcring_client_stats(c, &st, 1);
+            mcring_client_server_stats(c, &st, 1);
             if (st.conns_open > max_open)
                 max_open = st.conns_open;
             usleep(10000);
@@ -209,7 +209,7 @@ Test(failover, connections_never_exceed_the_limit_while_connects_fail)
     for (int i = 0; i < 8; i++)
         pthread_join(t[i], NULL);
     mcring_server_stats st;
-    mcring_client_stats(c, &st, 1);
+    mcring_client_server_stats(c, &st, 1);
     cr_assert_leq(max_open, 2);
     cr_assert_leq(st.conns_open, 2);
     cr_assert_eq(st.conns_open, st.conns_idle, "nothing left borrowed");
@@ -251,7 +251,7 @@ Test(failover, a_failed_servers_partial_reply_is_discarded)
     cr_assert_eq(mcring_get_multi(c, &k, 1, key, strlen(key), &it, &status), 0);
     cr_assert_eq(status, MCRING_MISS);
     cr_assert_eq(it.len, 0);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
     fake_stop(f);
@@ -286,7 +286,7 @@ Test(failover, error_replies_fail_the_server_at_once)
         cr_assert_lt(now_s() - t0, 1.0, "%s", replies[i]);
         cr_assert_eq(log_count(&lc, "Error talking to memcached"), 1, "%s",
                      replies[i]);
-        mcring_item_free(&it);
+        mcring_item_release(&it);
         mcring_client_free(c);
         mcring_options_free(o);
         fake_stop(f);
@@ -315,7 +315,7 @@ Test(failover, a_stopped_server_times_out_and_fails_over)
     snprintf(msg, sizeof(msg), "Timeout talking to memcached: %s", srv[0].name);
     cr_assert_eq(log_count(&lc, msg), 1);
     mc_resume(&srv[0]);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
 }
@@ -338,11 +338,11 @@ Test(failover, an_error_limited_server_uses_up_its_try)
     cr_assert_eq(mcring_get(c, key, strlen(key), &it), MCRING_ELIMITED,
                  "both banned now (limit 0)");
     mcring_server_stats st[3];
-    mcring_client_stats(c, st, 3);
+    mcring_client_server_stats(c, st, 3);
     for (int i = 0; i < 3; i++)
         if (strcmp(st[i].name, srv[2].name) == 0)
             cr_assert_eq(st[i].requests, 0, "C was never tried");
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
 }
@@ -383,13 +383,13 @@ Test(failover, a_set_not_stored_is_that_servers_failure)
              fake_name(f));
     cr_assert_eq(log_count(&lc, msg), 1, "%s", lc.n ? lc.lines[0] : "");
     mcring_server_stats st[2];
-    mcring_client_stats(c, st, 2);
+    mcring_client_server_stats(c, st, 2);
     int fi = strcmp(st[0].name, fake_name(f)) == 0 ? 0 : 1;
     cr_assert_eq(st[fi].errors, 1);
     mcring_item it = MCRING_ITEM_INIT;
     cr_assert_eq(mcring_get(c, key, strlen(key), &it), MCRING_OK,
                  "the fake answers get with ERROR; the next server has it");
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
     fake_stop(f);

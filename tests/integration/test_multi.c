@@ -60,7 +60,7 @@ Test(multi, cross_server_get_multi)
             cr_assert(memcmp(items[i].data, keys[i], items[i].len) == 0);
             cr_assert_eq(items[i].flags, (uint32_t)i * 4);
         }
-        mcring_item_free(&items[i]);
+        mcring_item_release(&items[i]);
     }
 }
 
@@ -77,7 +77,7 @@ Test(multi, duplicates_are_answered_in_place)
     cr_assert_eq(st[2], MCRING_OK);
     cr_assert_eq(st[3], MCRING_OK);
     for (int i = 0; i < 4; i++)
-        mcring_item_free(&it[i]);
+        mcring_item_release(&it[i]);
 }
 
 Test(multi, server_key_puts_everything_on_one_server)
@@ -117,7 +117,7 @@ Test(multi, server_key_puts_everything_on_one_server)
         misses += st[i] == MCRING_MISS;
     cr_assert_gt(misses, N / 3);
     for (int i = 0; i < N; i++)
-        mcring_item_free(&items[i]);
+        mcring_item_release(&items[i]);
 }
 
 Test(multi, no_keys_touches_no_server)
@@ -156,7 +156,7 @@ Test(multi, a_dead_servers_keys_fail_over)
     for (int i = 0; i < N; i++) {
         hits += st[i] == MCRING_OK;
         misses += st[i] == MCRING_MISS;
-        mcring_item_free(&items[i]);
+        mcring_item_release(&items[i]);
     }
     cr_assert_eq(hits + misses, N);
     cr_assert_gt(misses, N / 6, "the dead server's keys moved on (misses)");
@@ -166,7 +166,7 @@ Test(multi, a_dead_servers_keys_fail_over)
     cr_assert_eq(mcring_get_multi(fleet.client, k, N, NULL, 0, items, st), 0);
     for (int i = 0; i < N; i++) {
         cr_assert_eq(st[i], MCRING_OK);
-        mcring_item_free(&items[i]);
+        mcring_item_release(&items[i]);
     }
 }
 
@@ -211,7 +211,7 @@ Test(multi, large_batches_interleave_writes_and_reads)
     for (int i = 0; i < N; i++) {
         cr_assert_eq(st[i], MCRING_OK);
         cr_assert_eq(items[i].len, V);
-        mcring_item_free(&items[i]);
+        mcring_item_release(&items[i]);
     }
     free(items);
     free(st);

@@ -49,15 +49,16 @@ Test(reconfig, servers_that_stay_keep_their_pool_and_history)
         mcring_get(c, key, strlen(key), &it);
     }
     mcring_server_stats st[3];
-    cr_assert_eq(mcring_client_stats(c, st, 3), 2);
+    cr_assert_eq(mcring_client_server_stats(c, st, 3), 2);
     int b = find(st, 2, srv[1].name);
     uint64_t b_requests = st[b].requests, b_connects = st[b].connects;
     cr_assert_eq(b_connects, 1);
     long a_conns = curr_connections(&srv[0]);
 
     char err[256];
-    cr_assert_eq(mcring_set_servers(c, bc, err, sizeof(err)), 0, "%s", err);
-    cr_assert_eq(mcring_client_stats(c, st, 3), 2);
+    cr_assert_eq(mcring_client_set_servers(c, bc, err, sizeof(err)), 0, "%s",
+                 err);
+    cr_assert_eq(mcring_client_server_stats(c, st, 3), 2);
     b = find(st, 2, srv[1].name);
     int cc = find(st, 2, srv[2].name);
     cr_assert_geq(b, 0);
@@ -70,7 +71,7 @@ Test(reconfig, servers_that_stay_keep_their_pool_and_history)
         snprintf(key, sizeof(key), "r%d", i);
         cr_assert_eq(mcring_get(c, key, strlen(key), &it), MCRING_MISS);
     }
-    mcring_client_stats(c, st, 3);
+    mcring_client_server_stats(c, st, 3);
     cr_assert_eq(st[find(st, 2, srv[1].name)].connects, 1, "no reconnect");
     /* The removed server's connection is closed once its ring is
      * reclaimed (after a grace period). */
@@ -78,7 +79,7 @@ Test(reconfig, servers_that_stay_keep_their_pool_and_history)
     while (curr_connections(&srv[0]) >= a_conns && now_s() < deadline)
         usleep(20000);
     cr_assert_lt(curr_connections(&srv[0]), a_conns);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
 }
@@ -89,10 +90,10 @@ Test(reconfig, a_bad_list_changes_nothing)
     mcring_options *o = opts_for(srv[0].name, NULL);
     mcring_client *c = client_for(o);
     char err[256] = "";
-    cr_assert_eq(mcring_set_servers(c, "a:1,::1", err, sizeof(err)),
+    cr_assert_eq(mcring_client_set_servers(c, "a:1,::1", err, sizeof(err)),
                  MCRING_EADDR);
     cr_assert(strstr(err, "::1") != NULL);
-    mcring_ring *r = mcring_client_ring(c);
+    mcring_ring *r = mcring_client_ring_ref(c);
     cr_assert_eq(mcring_ring_size(r), 1);
     cr_assert_str_eq(mcring_ring_server(r, 0), srv[0].name);
     mcring_ring_free(r);
@@ -105,12 +106,12 @@ Test(reconfig, a_ring_held_by_a_caller_outlives_the_swap)
 {
     mcring_options *o = opts_for("10.0.0.1,10.0.0.2", NULL);
     mcring_client *c = client_for(o);
-    mcring_ring *old = mcring_client_ring(c);
-    cr_assert_eq(mcring_set_servers(c, "10.0.0.3", NULL, 0), 0);
-    cr_assert_eq(mcring_set_servers(c, "10.0.0.4", NULL, 0), 0);
+    mcring_ring *old = mcring_client_ring_ref(c);
+    cr_assert_eq(mcring_client_set_servers(c, "10.0.0.3", NULL, 0), 0);
+    cr_assert_eq(mcring_client_set_servers(c, "10.0.0.4", NULL, 0), 0);
     cr_assert_eq(mcring_ring_size(old), 2);
     cr_assert_str_eq(mcring_ring_server(old, 1), "10.0.0.2");
-    mcring_ring *now = mcring_client_ring(c);
+    mcring_ring *now = mcring_client_ring_ref(c);
     cr_assert_str_eq(mcring_ring_server(now, 0), "10.0.0.4");
     mcring_ring_free(now);
     mcring_ring_free(old);
@@ -133,7 +134,7 @@ static bool wait_for_size(mcring_client *c, size_t n, const char *first)
 {
     double deadline = now_s() + 5;
     while (now_s() < deadline) {
-        mcring_ring *r = mcring_client_ring(c);
+        mcring_ring *r = mcring_client_ring_ref(c);
         bool ok = mcring_ring_size(r) == n &&
                   (first == NULL || strcmp(mcring_ring_server(r, 0), first) == 0);
         mcring_ring_free(r);
@@ -161,8 +162,8 @@ Test(reconfig, a_watched_config_file_swaps_the_ring)
     write_file(path, "[memcache]\nmemcache_servers = 10.0.0.7, 10.0.0.8, 10.0.0.9\n"
                      "ring_mode = consistent\n");
     cr_assert(wait_for_size(c, 3, "10.0.0.7"), "picked up the change");
-    mcring_ring *r = mcring_client_ring(c);
-    cr_assert_str_eq(mcring_ring_mode(r), "consistent");
+    mcring_ring *r = mcring_client_ring_ref(c);
+    cr_assert_str_eq(mcring_ring_mode_name(r), "consistent");
     cr_assert_eq(mcring_ring_tries(r), 1, "options not in the file stay");
     mcring_ring_free(r);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "toy_codec.h"
 
 static mc_fleet fleet;
 
@@ -66,7 +67,7 @@ Test(values, each_codec_round_trips)
                      "NULL means Swift's JSON");
         mcring_value_free(back);
     }
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_value_free(v);
 }
 
@@ -96,7 +97,7 @@ Test(values, the_bytes_on_the_wire)
     cr_assert_eq(it.flags, 0);
     cr_assert_eq(it.len, 3);
     cr_assert(memcmp(it.data, "\x00\r\n", 3) == 0);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
 }
 
 Test(values, reads_decode_by_flags)
@@ -152,7 +153,7 @@ Test(values, reads_decode_by_flags)
     mcring_value_free(v);
     cr_assert_eq(mcring_get_value(fleet.client, "u", 1, &it, NULL),
                  MCRING_EINVAL);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
 }
 
 Test(values, encoding_failures_send_nothing)
@@ -171,38 +172,14 @@ Test(values, encoding_failures_send_nothing)
     cr_assert_eq(mcring_get(fleet.client, "k", 1, &it), MCRING_MISS);
     cr_assert_eq(mcring_set_value(fleet.client, "k", 1, m, "msgpack", 0),
                  MCRING_OK, "msgpack has bytes");
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_value_free(m);
 }
 
 /* An added codec: values are integers stored as text, flag 0x100. */
-static int dec_encode(void *ud, const mcring_value *v, mcring_item *out)
-{
-    (void)ud;
-    int64_t i;
-    if (mcring_value_get_int(v, &i) != 0)
-        return MCRING_EENCODE;
-    char buf[24];
-    int n = snprintf(buf, sizeof(buf), "%lld", (long long)i);
-    return mcring_item_append(out, buf, (size_t)n);
-}
-
-static int dec_decode(void *ud, const void *data, size_t len,
-                      mcring_value **out)
-{
-    (void)ud;
-    char buf[24];
-    if (len == 0 || len >= sizeof(buf))
-        return MCRING_EDECODE;
-    memcpy(buf, data, len);
-    buf[len] = '\0';
-    *out = mcring_value_new_int(strtoll(buf, NULL, 10));
-    return 0;
-}
-
 Test(values, an_added_codec_works_end_to_end)
 {
-    mcring_codec dec = {"decimal", 0x100, dec_encode, dec_decode, NULL};
+    mcring_codec dec = decimal_codec("decimal", 0x100);
     cr_assert_eq(mcring_client_add_codec(fleet.client, &dec, NULL, 0), 0);
     mcring_value *v = mcring_value_new_int(-99), *back;
     cr_assert_eq(mcring_set_value(fleet.client, "d", 1, v, "decimal", 0),
@@ -220,7 +197,7 @@ Test(values, an_added_codec_works_end_to_end)
     cr_assert_str_eq(mcring_value_get_bytes(back, NULL), "-99");
     mcring_value_free(back);
     mcring_client_free(plain);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_value_free(v);
 }
 
@@ -270,7 +247,7 @@ Test(values, multi_calls_decode_each_item)
         if (pass == 0)
             cr_assert_eq(items[0].flags, MCRING_FLAG_MSGPACK);
         for (int i = 0; i < 5; i++)
-            mcring_item_free(&items[i]);
+            mcring_item_release(&items[i]);
     }
 
     /* One value the codec cannot write: nothing is sent. */
@@ -295,7 +272,7 @@ Test(values, multi_calls_decode_each_item)
     cr_assert_eq(
         mcring_get_multi_values(fleet.client, NULL, 0, NULL, 0, NULL, none, st),
         0);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_value_free(bytes);
     for (int i = 0; i < 3; i++)
         mcring_value_free(vals[i]);

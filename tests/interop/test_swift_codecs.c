@@ -167,8 +167,8 @@ Test(swift_codecs, swift_writes_mcring_reads)
         mcring_value_free(got);
         mcring_value_free(want);
     }
-    mcring_item_free(&again);
-    mcring_item_free(&it);
+    mcring_item_release(&again);
+    mcring_item_release(&it);
 }
 
 Test(swift_codecs, mcring_writes_swift_reads)
@@ -220,8 +220,8 @@ Test(swift_codecs, floats_are_written_byte_for_byte_as_python_does)
                        again.data + i, it.data + i);
     }
     mcring_value_free(v);
-    mcring_item_free(&again);
-    mcring_item_free(&it);
+    mcring_item_release(&again);
+    mcring_item_release(&it);
 }
 
 Test(swift_codecs, integers_beyond_64_bits_are_undecodable_with_bytes)
@@ -240,7 +240,7 @@ Test(swift_codecs, integers_beyond_64_bits_are_undecodable_with_bytes)
     cr_assert_eq(mcring_get_value(fleet.client, "neg", 3, &it, &v),
                  MCRING_UNDECODABLE);
     cr_assert_str_eq(it.data, "-9223372036854775809");
-    mcring_item_free(&it);
+    mcring_item_release(&it);
 }
 
 Test(swift_codecs, batches_with_a_server_key_both_ways)
@@ -300,6 +300,6 @@ Test(swift_codecs, swift_reads_msgpack_items_as_plain_bytes)
     char *out = swift("[{\"op\": \"get\", \"key\": \"mp\"}]");
     cr_assert_str_eq(out, expect);
     free(out);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_value_free(v);
 }

@@ -47,7 +47,7 @@ static void expect_item(const char *key, const char *bytes, uint32_t flags)
     cr_assert_eq(it.flags, flags, "%s", key);
     cr_assert_eq(it.len, strlen(bytes), "%s: '%.*s'", key, (int)it.len, it.data);
     cr_assert(memcmp(it.data, bytes, it.len) == 0, "%s", key);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
 }
 
 Test(swift_values, swift_writes_mcring_reads)
@@ -66,7 +66,7 @@ Test(swift_values, swift_writes_mcring_reads)
     cr_assert_eq(mcring_get(fleet.client, "raw", 3, &it), MCRING_OK);
     cr_assert_eq(it.len, 5);
     cr_assert(memcmp(it.data, "\x00\xff\r\nA", 5) == 0);
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     /* json.dumps: ASCII only, ", " and ": " separators, surrogate pairs. */
     expect_item("json",
                 "{\"a\": [1, 2.5, \"\\u00e9\\ud83d\\ude00\"], \"b\": null}",
@@ -135,7 +135,7 @@ Test(swift_values, server_key_batches_both_ways)
     cr_assert_str_eq(out, "[\"one\", [2], null]\n");
     free(out);
     for (int i = 0; i < 4; i++)
-        mcring_item_free(&it[i]);
+        mcring_item_release(&it[i]);
 }
 
 Test(swift_values, placement_agrees_on_real_servers)
@@ -161,7 +161,7 @@ Test(swift_values, placement_agrees_on_real_servers)
         cr_assert_eq(it.len, strlen(val));
         cr_assert(memcmp(it.data, val, it.len) == 0);
     }
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     mcring_client_free(c);
     mcring_options_free(o);
 }

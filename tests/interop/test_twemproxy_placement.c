@@ -10,16 +10,9 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -30,116 +23,27 @@
 static const unsigned weights[NBACKENDS] = {1, 2, 3, 1};
 
 static mc_server tcp[NBACKENDS];
-static pid_t unix_pid;
-static char unix_path[108];
+static mc_server unix_srv;
 static long total_compared;
 
 /* ---- processes ---------------------------------------------------------- */
-
-/* Forks and execs argv with stdin/stdout on /dev/null; the child dies with
- * this process. */
-static pid_t spawn(char *const argv[])
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
-        int devnull = open("/dev/null", O_RDWR);
-        dup2(devnull, 0);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int connect_tcp(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static int connect_unix(const char *path)
-{
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* Waits until connecting works; false if the process died first. */
-static bool wait_listening(pid_t pid, int port, const char *path)
-{
-    for (int i = 0; i < 500; i++) {
-        int fd = path ? connect_unix(path) : connect_tcp(port);
-        if (fd >= 0) {
-            close(fd);
-            return true;
-        }
-        if (waitpid(pid, NULL, WNOHANG) == pid)
-            return false;
-        usleep(10000);
-    }
-    return false;
-}
-
-static void stop(pid_t pid)
-{
-    if (pid > 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-    }
-}
 
 static void start_backends(void)
 {
     for (int i = 0; i < NBACKENDS; i++)
         mc_start(&tcp[i], NULL);
-    snprintf(unix_path, sizeof(unix_path), "/tmp/mcring-twemproxy-%d.sock",
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/mcring-twemproxy-%d.sock",
              (int)getpid());
-    unlink(unix_path);
-    const char *bin = env_path("MCRING_TEST_MEMCACHED");
-    char *argv[16];
-    int n = 0;
-    argv[n++] = (char *)bin;
-    if (geteuid() == 0) {
-        argv[n++] = "-u";
-        argv[n++] = "root";
-    }
-    argv[n++] = "-s";
-    argv[n++] = unix_path;
-    argv[n++] = "-t";
-    argv[n++] = "1";
-    argv[n++] = "-m";
-    argv[n++] = "64";
-    argv[n] = NULL;
-    unix_pid = spawn(argv);
-    cr_assert(wait_listening(unix_pid, 0, unix_path),
-              "memcached on a Unix socket did not start");
+    mc_start_unix(&unix_srv, path);
 }
 
 static void stop_backends(void)
 {
     for (int i = 0; i < NBACKENDS; i++)
         mc_stop(&tcp[i]);
-    stop(unix_pid);
-    unix_pid = 0;
-    unlink(unix_path);
+    mc_stop(&unix_srv);
+    unlink(unix_srv.path);
 }
 
 TestSuite(twemproxy_placement, .init = start_backends, .fini = stop_backends,
@@ -174,10 +78,10 @@ static pid_t start_proxy(const char *hash, char *const servers[], int n,
         char *argv[] = {(char *)env_path("MCRING_TEST_NUTCRACKER"),
                         "-c", conf, "-s", statsport, "-a", "127.0.0.1",
                         "-v", "0", "-o", "/dev/null", NULL};
-        pid_t pid = spawn(argv);
+        pid_t pid = spawn_process(argv, true);
         if (wait_listening(pid, *port, NULL))
             return pid;
-        stop(pid);
+        stop_process(pid);
     }
     cr_assert_fail("nutcracker did not start (config %s)", conf);
     return -1;
@@ -222,7 +126,7 @@ static size_t read_replies(int fd, char *buf, size_t cap, const char *until,
 static void write_keys(int port, unsigned char (*keys)[PEER_KEY_MAX],
                        const size_t *lens, int nkeys)
 {
-    int fd = connect_tcp(port);
+    int fd = connect_tcp_loopback(port);
     cr_assert(fd >= 0);
     static char req[BATCH * (PEER_KEY_MAX + 48)], rep[BATCH * 64];
     for (int b = 0; b < nkeys; b += BATCH) {
@@ -310,8 +214,8 @@ static void run_case(const tcase *t, uint64_t seed)
         snprintf(listed[n], sizeof(listed[n]), "%s", entries[n]);
     }
     if (t->unix_sock) {
-        snprintf(entries[n], sizeof(entries[n]), "%s:1", unix_path);
-        snprintf(listed[n], sizeof(listed[n]), "%s", unix_path);
+        snprintf(entries[n], sizeof(entries[n]), "%s:1", unix_srv.path);
+        snprintf(listed[n], sizeof(listed[n]), "%s", unix_srv.path);
         n++;
     }
     char list[1024];
@@ -334,8 +238,8 @@ static void run_case(const tcase *t, uint64_t seed)
 
     int fds[NBACKENDS + 1];
     for (int i = 0; i < n; i++) {
-        fds[i] = i < NBACKENDS ? connect_tcp(tcp[i].port)
-                               : connect_unix(unix_path);
+        fds[i] = i < NBACKENDS ? connect_tcp_loopback(tcp[i].port)
+                               : connect_unix_socket(unix_srv.path);
         cr_assert(fds[i] >= 0);
         flush_backend(fds[i]);
     }
@@ -343,7 +247,7 @@ static void run_case(const tcase *t, uint64_t seed)
     char conf[128];
     pid_t proxy = start_proxy(t->hash, yaml, n, &port, conf, sizeof(conf));
     write_keys(port, keys, lens, t->nkeys);
-    stop(proxy);
+    stop_process(proxy);
     unlink(conf);
     for (int i = 0; i < n; i++) {
         collect(fds[i], i, keys, lens, t->nkeys, holder);
@@ -393,7 +297,7 @@ static void run_case(const tcase *t, uint64_t seed)
                      mcring_strerror(rc));
         cr_assert_eq(atoi(item.data), i);
     }
-    mcring_item_free(&item);
+    mcring_item_release(&item);
     mcring_client_free(client);
     free(holder);
     free(lens);

@@ -154,7 +154,7 @@ static void *worker(void *arg)
             record_failure(rc);
         atomic_fetch_add_explicit(&S.ops, 1, memory_order_relaxed);
     }
-    mcring_item_free(&it);
+    mcring_item_release(&it);
     free(value);
     return NULL;
 }
@@ -178,7 +178,7 @@ static void *watcher(void *arg)
     (void)arg;
     mcring_server_stats st[NSERVERS];
     while (!atomic_load(&S.stop)) {
-        size_t n = mcring_client_stats(S.client, st, NSERVERS);
+        size_t n = mcring_client_server_stats(S.client, st, NSERVERS);
         for (size_t i = 0; i < n && i < NSERVERS; i++)
             if (st[i].conns_open > st[i].max_connections)
                 atomic_fetch_add(&S.over_limit, 1);
@@ -244,7 +244,8 @@ void stress_run(double seconds, stress_report *rep)
             mcring_options_free(n);
             mode_flips++;
         } else {
-            if (mcring_set_servers(S.client, text, err, sizeof(err)) != 0 &&
+            if (mcring_client_set_servers(S.client, text, err,
+                                          sizeof(err)) != 0 &&
                 rep->swap_errors++ == 0)
                 snprintf(rep->swap_error, sizeof(rep->swap_error), "%s", err);
         }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +44,17 @@ double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+void *timed_get_run(void *arg)
+{
+    timed_get *g = arg;
+    mcring_item it = MCRING_ITEM_INIT;
+    double t0 = now_s();
+    g->rc = mcring_get(g->client, g->key, strlen(g->key), &it);
+    g->took = now_s() - t0;
+    mcring_item_release(&it);
+    return NULL;
+}
+
 const char *env_path(const char *name)
 {
     const char *v = getenv(name);
@@ -66,48 +78,33 @@ int free_port(void)
     return ntohs(a.sin_port);
 }
 
-static bool port_answers(int port)
+int connect_tcp_loopback(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-    close(fd);
-    return ok;
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
-static pid_t spawn(int port, const char *extra)
+int connect_unix_socket(const char *path)
 {
-    const char *bin = getenv("MCRING_TEST_MEMCACHED");
-    if (bin == NULL || *bin == '\0')
-        bin = "memcached";
-    char portbuf[16];
-    snprintf(portbuf, sizeof(portbuf), "%d", port);
-    char *args[64];
-    int n = 0;
-    args[n++] = (char *)bin;
-    if (geteuid() == 0) {
-        args[n++] = "-u";
-        args[n++] = "root";
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(fd);
+        return -1;
     }
-    args[n++] = "-l";
-    args[n++] = "127.0.0.1";
-    args[n++] = "-p";
-    args[n++] = portbuf;
-    args[n++] = "-U";
-    args[n++] = "0";
-    args[n++] = "-t";
-    args[n++] = "1";
-    args[n++] = "-m";
-    args[n++] = "64";
-    char extra_copy[512];
-    snprintf(extra_copy, sizeof(extra_copy), "%s", extra ? extra : "");
-    for (char *tok = strtok(extra_copy, " "); tok && n < 62;
-         tok = strtok(NULL, " "))
-        args[n++] = tok;
-    args[n] = NULL;
+    return fd;
+}
 
+pid_t spawn_process(char *const argv[], bool quiet)
+{
     pid_t parent = getpid();
     pid_t pid = fork();
     H_ASSERT(pid >= 0, "fork: %s", strerror(errno));
@@ -118,24 +115,82 @@ static pid_t spawn(int port, const char *extra)
         int devnull = open("/dev/null", O_RDWR);
         dup2(devnull, 0);
         dup2(devnull, 1);
-        execvp(bin, args);
+        if (quiet)
+            dup2(devnull, 2);
+        execvp(argv[0], argv);
         _exit(127);
     }
     return pid;
 }
 
-/* Waits until the port answers; false if the process died first. */
-static bool wait_ready(pid_t pid, int port)
+void stop_process(pid_t pid)
+{
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+}
+
+bool wait_listening(pid_t pid, int port, const char *unix_path)
 {
     for (int i = 0; i < 500; i++) {
-        if (port_answers(port))
+        int fd = unix_path != NULL ? connect_unix_socket(unix_path)
+                                   : connect_tcp_loopback(port);
+        if (fd >= 0) {
+            close(fd);
             return true;
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid)
+        }
+        if (waitpid(pid, NULL, WNOHANG) == pid)
             return false;
         usleep(10000);
     }
     return false;
+}
+
+/* Starts memcached for s: on s->port, or on the Unix socket s->path when
+ * it is set; s->extra holds more arguments. */
+static pid_t spawn_memcached(const mc_server *s)
+{
+    const char *bin = getenv("MCRING_TEST_MEMCACHED");
+    if (bin == NULL || *bin == '\0')
+        bin = "memcached";
+    char portbuf[16];
+    snprintf(portbuf, sizeof(portbuf), "%d", s->port);
+    char *args[64];
+    int n = 0;
+    args[n++] = (char *)bin;
+    if (geteuid() == 0) {
+        args[n++] = "-u";
+        args[n++] = "root";
+    }
+    if (s->path[0] != '\0') {
+        args[n++] = "-s";
+        args[n++] = (char *)s->path;
+    } else {
+        args[n++] = "-l";
+        args[n++] = "127.0.0.1";
+        args[n++] = "-p";
+        args[n++] = portbuf;
+        args[n++] = "-U";
+        args[n++] = "0";
+    }
+    args[n++] = "-t";
+    args[n++] = "1";
+    args[n++] = "-m";
+    args[n++] = "64";
+    char extra_copy[512];
+    snprintf(extra_copy, sizeof(extra_copy), "%s", s->extra);
+    for (char *tok = strtok(extra_copy, " "); tok && n < 62;
+         tok = strtok(NULL, " "))
+        args[n++] = tok;
+    args[n] = NULL;
+    return spawn_process(args, false);
+}
+
+/* Waits until s's memcached accepts connections; false if it died. */
+static bool wait_ready(const mc_server *s)
+{
+    return wait_listening(s->pid, s->port, s->path[0] ? s->path : NULL);
 }
 
 void mc_start(mc_server *s, const char *extra)
@@ -144,15 +199,29 @@ void mc_start(mc_server *s, const char *extra)
     snprintf(s->extra, sizeof(s->extra), "%s", extra ? extra : "");
     for (int attempt = 0; attempt < 10; attempt++) {
         s->port = free_port();
-        s->pid = spawn(s->port, s->extra);
-        if (wait_ready(s->pid, s->port)) {
+        s->pid = spawn_memcached(s);
+        if (wait_ready(s)) {
             snprintf(s->name, sizeof(s->name), "127.0.0.1:%d", s->port);
             return;
         }
-        kill(s->pid, SIGKILL);
-        waitpid(s->pid, NULL, 0);
+        stop_process(s->pid);
     }
     H_FAIL("could not start memcached");
+}
+
+void mc_start_unix(mc_server *s, const char *path)
+{
+    memset(s, 0, sizeof(*s));
+    H_ASSERT(strlen(path) < sizeof(s->path) && strlen(path) < sizeof(s->name),
+             "socket path too long: %s", path);
+    snprintf(s->path, sizeof(s->path), "%s", path);
+    snprintf(s->name, sizeof(s->name), "%s", path);
+    unlink(path);
+    s->pid = spawn_memcached(s);
+    if (!wait_ready(s)) {
+        stop_process(s->pid);
+        H_FAIL("memcached on the Unix socket %s did not start", path);
+    }
 }
 
 static void reap_dying(mc_server *s)
@@ -176,11 +245,10 @@ void mc_restart(mc_server *s)
 {
     reap_dying(s);
     for (int attempt = 0; attempt < 50; attempt++) {
-        s->pid = spawn(s->port, s->extra);
-        if (wait_ready(s->pid, s->port))
+        s->pid = spawn_memcached(s);
+        if (wait_ready(s))
             return;
-        kill(s->pid, SIGKILL);
-        waitpid(s->pid, NULL, 0);
+        stop_process(s->pid);
         usleep(100000); /* the old socket may linger briefly */
     }
     H_FAIL("could not restart memcached on port %d", s->port);
@@ -434,7 +502,7 @@ int run_capture(char *const argv[], const char *input, size_t input_len,
 const char *key_on(mcring_client *c, const char *first, const char *second,
                    char *buf, size_t len)
 {
-    mcring_ring *r = mcring_client_ring(c);
+    mcring_ring *r = mcring_client_ring_ref(c);
     for (int i = 0; i < 100000; i++) {
         snprintf(buf, len, "key-%d", i);
         size_t idx[8];

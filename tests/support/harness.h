@@ -16,15 +16,19 @@
 typedef struct mc_server {
     pid_t pid;
     pid_t dying; /* killed, not reaped yet */
-    int port;
-    char name[64]; /* "127.0.0.1:PORT" */
+    int port;      /* 0 for a Unix socket */
+    char path[108]; /* the Unix socket's path, or "" */
+    char name[64]; /* "127.0.0.1:PORT", or the socket's path */
     char extra[512];
 } mc_server;
 
 /* Starts memcached on a free port; extra: more arguments, space-separated
  * (may be NULL). Aborts the test on failure. */
 void mc_start(mc_server *s, const char *extra);
-/* Starts it again on the same port (after mc_kill). */
+/* Starts memcached listening on the Unix socket at path (removed first;
+ * the caller unlinks it after mc_stop). mc_raw does not reach it. */
+void mc_start_unix(mc_server *s, const char *path);
+/* Starts it again on the same port or socket (after mc_kill). */
 void mc_restart(mc_server *s);
 void mc_stop(mc_server *s);  /* SIGTERM and reap */
 void mc_kill(mc_server *s);  /* SIGKILL and reap */
@@ -36,6 +40,21 @@ void mc_resume(mc_server *s); /* SIGCONT */
 
 /* A free loopback port nobody listens on (bound and released). */
 int free_port(void);
+
+/* Other processes a test runs (proxies, peers): forks and execs argv
+ * (argv[0] a path, or a name looked up in PATH) with stdin and stdout on
+ * /dev/null, and stderr too when quiet. The child dies with the test
+ * process (PR_SET_PDEATHSIG). */
+pid_t spawn_process(char *const argv[], bool quiet);
+/* SIGKILL and reap (pid <= 0: nothing). */
+void stop_process(pid_t pid);
+/* Waits up to 5 s until a connection to the loopback port (unix_path
+ * NULL) or to the Unix socket unix_path succeeds; false if pid exited
+ * first or time ran out. */
+bool wait_listening(pid_t pid, int port, const char *unix_path);
+/* A connected socket to the loopback port or the Unix socket, or -1. */
+int connect_tcp_loopback(int port);
+int connect_unix_socket(const char *path);
 
 /* Sends a raw request to the server and reads until `until` appears in the
  * reply (or 2 s pass). Returns the reply, NUL-terminated, in a static
@@ -87,13 +106,25 @@ int run_capture(char *const argv[], const char *input, size_t input_len,
 
 double now_s(void);
 
+/* A timed mcring_get from a thread of its own:
+ *     timed_get g = {client, "k", 0, 0};
+ *     pthread_create(&t, NULL, timed_get_run, &g);
+ * and after pthread_join, g.rc is what mcring_get returned and g.took how
+ * long it took, in seconds. */
+typedef struct timed_get {
+    mcring_client *client;
+    const char *key;
+    int rc;
+    double took;
+} timed_get;
+void *timed_get_run(void *arg);
+
 /* File descriptors this process has open (for leak checks). */
 int count_open_fds(void);
-
-
 
 /* A key (written into buf) whose try order starts with `first` (and, when
  * second is not NULL, continues with it). */
 const char *key_on(mcring_client *c, const char *first, const char *second,
                    char *buf, size_t len);
+
 #endif

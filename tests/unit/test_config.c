@@ -266,7 +266,7 @@ Test(options, a_hash_the_mode_lacks_fails_when_the_ring_is_built)
                        err);
     cr_assert_eq(mcring_options_set(o, "ring_mode", "twemproxy", NULL, 0), 0);
     cr_assert_eq(mcring_ring_new(&r, o, err, sizeof(err)), 0, "%s", err);
-    cr_assert_str_eq(mcring_ring_hash(r), "crc16");
+    cr_assert_str_eq(mcring_ring_hash_name(r), "crc16");
     mcring_ring_free(r);
     mcring_options_free(o);
 }

@@ -1,0 +1,56 @@
+/*
+ * mcring/item.h — an item: a value as bytes plus memcached's 32-bit flags,
+ * in a buffer the caller owns and reuses. Reads fill one; codecs encode
+ * into one.
+ */
+#ifndef MCRING_PUBLIC_ITEM_H
+#define MCRING_PUBLIC_ITEM_H
+
+#include "mcring/common.h"
+
+MCRING_BEGIN_DECLS
+
+/*
+ * Reads fill a caller-owned item, growing `data` with realloc as needed,
+ * so one item reused across calls stops allocating once it is large
+ * enough. `data` is NUL-terminated (the NUL is not counted in len). Start
+ * from MCRING_ITEM_INIT; give the buffer back with mcring_item_release().
+ * An item is used by one thread at a time.
+ */
+typedef struct mcring_item {
+    char *data;
+    size_t len;
+    size_t cap; /* bytes allocated at data; managed by the library */
+    uint32_t flags;
+} mcring_item;
+
+#define MCRING_ITEM_INIT {NULL, 0, 0, 0}
+
+/*
+ * Frees the item's buffer and resets the item to MCRING_ITEM_INIT, ready
+ * to be filled again. The item itself is not freed (it is usually on the
+ * caller's stack or in the caller's array). Accepts NULL.
+ * Threads: one thread at a time per item.
+ * Ownership: frees item->data; the struct stays the caller's.
+ */
+MCRING_API void mcring_item_release(mcring_item *item);
+
+/*
+ * Appends len bytes to item->data, growing it; data stays NUL-terminated.
+ * Returns 0, MCRING_ENOMEM (item unchanged) or MCRING_EINVAL (item NULL,
+ * or data NULL with len > 0). For codecs' encode functions.
+ * Threads: one thread at a time per item.
+ * Ownership: data is copied; the buffer stays the item's.
+ */
+MCRING_API int mcring_item_append(mcring_item *item, const void *data,
+                                  size_t len);
+
+/* Swift's flag bits. */
+#define MCRING_FLAG_PICKLE 1u
+#define MCRING_FLAG_JSON 2u
+/* mcring's msgpack codec (docs/codecs.md explains the choice of bit). */
+#define MCRING_FLAG_MSGPACK 32u
+
+MCRING_END_DECLS
+
+#endif /* MCRING_PUBLIC_ITEM_H */

@@ -1,0 +1,126 @@
+/*
+ * mcring/options.h — the options a client or a ring is built from: every
+ * setting of Swift's memcache.conf, by its memcache.conf name, plus the
+ * placement modes of other clients, and where log messages go.
+ */
+#ifndef MCRING_PUBLIC_OPTIONS_H
+#define MCRING_PUBLIC_OPTIONS_H
+
+#include "mcring/common.h"
+
+MCRING_BEGIN_DECLS
+
+/* ---- logging ------------------------------------------------------------ */
+
+typedef enum mcring_log_level {
+    MCRING_LOG_ERROR = 0,
+    MCRING_LOG_WARNING = 1,
+    MCRING_LOG_INFO = 2
+} mcring_log_level;
+
+/*
+ * Receives what Swift's client would log. `server` is the server string as
+ * configured, or NULL for messages about no particular server; `msg` is the
+ * whole message (Swift's wording, server name included). Both are valid only
+ * during the call. Called from whichever thread hit the event, possibly from
+ * many at once; it must not call back into the client.
+ */
+typedef void (*mcring_log_fn)(void *userdata, mcring_log_level level,
+                              const char *server, const char *msg);
+
+/* ---- options ------------------------------------------------------------ */
+
+/*
+ * Allocates options holding Swift's defaults. Returns 0 or MCRING_ENOMEM.
+ * Threads: thread-safe.
+ * Ownership: *out is the caller's; free it with mcring_options_free().
+ * Nothing is allocated on failure.
+ */
+MCRING_API int mcring_options_new(mcring_options **out);
+
+/*
+ * Frees options. Clients and rings made from them keep their own copy, so
+ * options may be freed as soon as those are built. Accepts NULL.
+ * Threads: one thread at a time per options object, and no other call on
+ * it may be running.
+ * Ownership: takes opts.
+ */
+MCRING_API void mcring_options_free(mcring_options *opts);
+
+/*
+ * Sets one option by its memcache.conf name, value as text, validated now:
+ * a bad value returns MCRING_ECONFIG (MCRING_EADDR for a bad server list),
+ * writes why into err, and leaves the options unchanged.
+ *
+ *  memcache_servers              comma-separated server strings
+ *  memcache_max_connections      connections per server (<= 0 means 2)
+ *  connect_timeout               seconds, > 0              (0.3)
+ *  pool_timeout                  seconds, > 0              (1.0)
+ *  io_timeout                    seconds, > 0              (2.0)
+ *  tries                         servers tried per call    (3)
+ *  error_suppression_interval    seconds; <= 0 disables    (60)
+ *  error_suppression_limit       errors allowed per window (10)
+ *  item_size_warning_threshold   bytes; -1 disables        (-1)
+ *  tls_enabled, tls_cafile, tls_certfile, tls_keyfile
+ *  ring_mode                     placement (swift):
+ *                                  swift, consistent,
+ *                                  libmemcached-ketama,
+ *                                  libmemcached-ketama-weighted,
+ *                                  twemproxy, pymemcache
+ *                                (the last four put every key where that
+ *                                client does: docs/placement.md)
+ *  ring_hash                     key hash of libmemcached-ketama (default
+ *                                one_at_a_time), libmemcached-ketama-weighted
+ *                                (md5) and twemproxy (fnv1a_64): one of
+ *                                one_at_a_time, md5, crc16, crc32 (= crc),
+ *                                crc32a, fnv1_64, fnv1a_64, fnv1_32,
+ *                                fnv1a_32, hsieh, murmur, jenkins, murmur3;
+ *                                empty: the mode's default
+ *  ring_point_hash               libmemcached-ketama's hash of its point
+ *                                strings (default: ring_hash)
+ *  ring_signed_bytes             true: key bytes >= 0x80 hash as the peers'
+ *                                signed char does on x86-64; false: as on
+ *                                unsigned-char platforms (true)
+ *  ring_socket_port              libmemcached modes: the port a Unix socket's
+ *                                point strings carry, 11211 (added with
+ *                                memcached_server_add) or 0 (added with
+ *                                memcached_server_add_unix_socket) (11211)
+ *  key_mode                      swift (MD5 hex on the wire) | raw (swift)
+ *  item_size_max                 largest value sent or accepted (1048576)
+ *
+ * A hash a mode does not use, weights (host:port:weight) in a mode without
+ * weights, or server names (host:port:weight name, twemproxy only) are
+ * refused when the ring is built (mcring_client_new, mcring_ring_new ...),
+ * with MCRING_ECONFIG and the reason.
+ *
+ * Threads: one thread at a time per options object.
+ * Ownership: name and value are copied; nothing is kept.
+ */
+MCRING_API int mcring_options_set(mcring_options *opts, const char *name,
+                                  const char *value, char *err, size_t errlen);
+
+/*
+ * Reads the [memcache] section of a Swift memcache.conf file and applies
+ * every option in it (names as for mcring_options_set; unknown names are
+ * ignored, as Swift does). All-or-nothing: on any error nothing is applied.
+ * Returns 0, MCRING_ECONFIG (syntax, bad value, unreadable file) or
+ * MCRING_EADDR.
+ * Threads: one thread at a time per options object.
+ * Ownership: path is copied (a client watching the file reads it again
+ * later); the file is closed before the call returns.
+ */
+MCRING_API int mcring_options_load(mcring_options *opts, const char *path,
+                                   char *err, size_t errlen);
+
+/*
+ * Where log messages go; fn NULL silences them (the default).
+ * Threads: one thread at a time per options object.
+ * Ownership: userdata stays the caller's and must stay valid while any
+ * client built from these options lives (fn is called with it).
+ */
+MCRING_API void mcring_options_set_log(mcring_options *opts, mcring_log_fn fn,
+                                       void *userdata);
+
+MCRING_END_DECLS
+
+#endif /* MCRING_PUBLIC_OPTIONS_H */
