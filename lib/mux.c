@@ -160,6 +160,8 @@ static void slot_cleanup(mux_slot *s, int rc, bool count, wake_list *wl)
 {
     complete_ctx cc = {wl, count};
     pipeline_fail_all(&s->pl, rc, on_complete, &cc);
+    if (cc.count_first) /* no request was on it to carry the count */
+        s->uncounted = rc;
     conn_close(&s->pl.conn);
     s->broken = 0;
     s->expired = false;
@@ -412,6 +414,7 @@ void mux_submit(mux_slot *s, mux_req *r, waiter *w, int64_t io_timeout_ns)
     r->w = w;
     r->done = false;
     r->count_it = false;
+    r->uncounted_rc = 0;
     r->pr.owner = r;
     pthread_mutex_lock(&s->lock);
     int64_t from = s->status == SLOT_CONNECTING ? s->connect_deadline
@@ -485,33 +488,32 @@ static void expire(mux_slot *s, wake_list *wl)
     }
 }
 
-/* Under s's lock: settles w's roles on s given whether its request there
- * is done, and takes free roles it can use. Returns the roles held. */
-static int settle_roles(mux_slot *s, waiter *w, bool done, int64_t my_deadline,
-                        int64_t now, wake_list *wl)
+/* [lock] What settle_roles does, without the counting. */
+static int settle(mux_slot *s, waiter *w, bool done, int64_t my_deadline,
+                  int64_t now, wake_list *wl)
 {
     bool usable = s->status == SLOT_OPEN && s->broken == 0 && !s->expired;
-    if (s->reader == w && usable && s->pl.read_idle) {
-        /* Every reply has been read: nothing to wait for on the socket
-         * (what is left completes as the writer accounts for its
-         * bytes). */
+    bool gave = false;
+    /* A reader leaves a broken connection, one whose every reply has been
+     * read (what is left completes as the writer accounts for its bytes),
+     * or, its own request done, when others can read after it. */
+    if (s->reader == w &&
+        (!usable || s->pl.read_idle || (done && reader_may_leave(s, w)))) {
         release_reader(s, w);
+        gave = true;
     }
-    if (done) {
-        bool gave = false;
-        if (s->writer == w && (!usable || s->writer_blocked)) {
-            /* Others' requests are left to send: their owners take over. */
-            s->writer = NULL;
-            s->writer_blocked = false;
-            gave = true;
-        }
-        if (s->reader == w && (!usable || reader_may_leave(s, w))) {
-            release_reader(s, w);
-            gave = true;
-        }
-        if (gave)
-            after_release(s, w, wl);
-    } else if (usable) {
+    /* A writer whose request is done leaves others' bytes to their owners
+     * when the socket is full; a broken connection is left at once. */
+    if (s->writer == w && (!usable || (done && s->writer_blocked))) {
+        s->writer = NULL;
+        s->writer_blocked = false;
+        gave = true;
+    }
+    bool orphaned = s->status == SLOT_OPEN && (s->broken != 0 || s->expired) &&
+                    s->reader == NULL && s->writer == NULL;
+    if (gave || orphaned)
+        after_release(s, w, wl); /* the last one out cleans up */
+    if (!done && s->status == SLOT_OPEN && s->broken == 0 && !s->expired) {
         if (s->writer == NULL && pipeline_has_output(&s->pl))
             s->writer = w;
         if (s->reader == NULL && s->pl.count > 0 && !s->pl.read_idle) {
@@ -520,19 +522,29 @@ static int settle_roles(mux_slot *s, waiter *w, bool done, int64_t my_deadline,
         }
         if (now >= my_deadline && s->reader != w && s->writer != w)
             expire(s, wl);
-    } else if ((s->broken != 0 || s->expired) && s->status == SLOT_OPEN) {
-        /* Broken: leave it, and the last one out cleans up. */
-        bool held = s->reader == w || s->writer == w;
-        if (s->reader == w)
-            release_reader(s, w);
-        if (s->writer == w) {
-            s->writer = NULL;
-            s->writer_blocked = false;
-        }
-        if (held || (s->reader == NULL && s->writer == NULL))
-            after_release(s, w, wl);
     }
     return (s->reader == w ? ROLE_READ : 0) | (s->writer == w ? ROLE_WRITE : 0);
+}
+
+/* Under s's lock: settles w's roles on s given whether its request there
+ * is done, and takes free roles it can use. Returns the roles held. */
+static int settle_roles(mux_slot *s, mux_req *r, bool done,
+                        int64_t my_deadline, int64_t now, wake_list *wl)
+{
+    waiter *w = r->w;
+    int roles = settle(s, w, done, my_deadline, now, wl);
+    if (s->uncounted != 0 && !r->count_it) {
+        /* The connection this slot had ended with no request on it (a
+         * reply nobody asked for, found after the last one): count it
+         * with this request, keeping its own result. */
+        r->count_it = true;
+        r->fail_errno = s->fail_errno;
+        r->fail_why = s->fail_why;
+        memcpy(r->fail_detail, s->fail_detail, sizeof(r->fail_detail));
+        r->uncounted_rc = s->uncounted;
+        s->uncounted = 0;
+    }
+    return roles;
 }
 
 /* Drives the slots where w holds roles, once: writes what it can, then
@@ -626,7 +638,7 @@ void mux_wait(mux_req **reqs, size_t n, waiter *w)
             mux_slot *s = r->slot;
             pthread_mutex_lock(&s->lock);
             bool done = r->done;
-            int roles = settle_roles(s, w, done, r->pr.deadline, now, &wl);
+            int roles = settle_roles(s, r, done, r->pr.deadline, now, &wl);
             if (!done) {
                 left++;
                 if (r->pr.deadline < earliest)

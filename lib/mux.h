@@ -67,8 +67,11 @@ typedef struct mux_req {
     struct mux_slot *slot;
     waiter *w;
     bool done;     /* [slot lock] completed: pr.result holds how */
-    bool count_it; /* its failure is the connection's, counted with it */
+    bool count_it; /* the connection failed, and that failure is counted
+                    * with this request (its own result may be 0: the
+                    * connection ended after its reply was read) */
     /* A failure of the connection: what the log says of it. */
+    int uncounted_rc; /* the failure, when not its own result */
     int fail_errno;
     const char *fail_why;
     char fail_detail[96];
@@ -100,6 +103,9 @@ typedef struct mux_slot {
     int64_t connect_deadline; /* [lock] while SLOT_CONNECTING: when the
                                * connect gives up */
     int broken;          /* [lock] 0, or the failure ending the connection */
+    int uncounted;       /* [lock] a failure that ended the connection when
+                          * no request was on it: counted with the next
+                          * request that looks at the slot */
     bool expired;        /* [lock] a caller passed its deadline */
     bool writer_blocked; /* [lock] the writer waits for the socket */
     /* [lock] what ended the connection, for the log */

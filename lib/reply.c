@@ -114,9 +114,9 @@ static int item_grow(mcring_item *it, size_t need, size_t limit)
 {
     if (it->cap >= need + 1)
         return 0;
-    size_t cap = it->cap > 32 ? it->cap : 32;
-    while (cap < need + 1)
-        cap = cap * 2;
+    size_t cap = it->cap > 16 ? it->cap * 2 : 32;
+    if (cap < need + 1)
+        cap = need + 1;
     if (cap > limit + 1)
         cap = limit + 1;
     char *d = realloc(it->data, cap);

@@ -134,11 +134,9 @@ mux_slot *server_claim(const state *st, server *sv, int *rc)
 int server_settle(const state *st, server *sv, mux_req *r)
 {
     int rc = r->pr.result;
-    if (rc == 0)
-        return 0;
     if (r->count_it)
-        server_failed(st, sv, rc, PHASE_TALK, r->fail_errno, r->fail_why,
-                      r->fail_detail);
+        server_failed(st, sv, rc != 0 ? rc : r->uncounted_rc, PHASE_TALK,
+                      r->fail_errno, r->fail_why, r->fail_detail);
     return rc;
 }
 

@@ -92,9 +92,10 @@ Test(timeouts, waiting_for_a_pooled_connection)
 {
     mc_start(&srv[0], NULL);
     log_capture lc = {0};
+    /* One connection with room for one request (in either mode). */
     mcring_options *o = opts_for(srv[0].name, "memcache_max_connections", "1",
-                                 "pool_timeout", "0.2", "io_timeout", "1.0",
-                                 NULL);
+                                 "pipeline_depth", "1", "pool_timeout", "0.2",
+                                 "io_timeout", "1.0", NULL);
     mcring_options_set_log(o, log_capture_fn, &lc);
     mcring_client *c = client_for(o);
     cr_assert_eq(mcring_set(c, "k", 1, "v", 1, 0, 0), MCRING_OK);

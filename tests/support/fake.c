@@ -22,6 +22,8 @@ struct fake_server {
     atomic_int accepted;
     atomic_int lines;
     atomic_bool old_server; /* answer mn as memcached before 1.6 does */
+    atomic_bool raw_fences; /* pass mn to the handler */
+    const char *greeting;   /* written at accept, or NULL */
 };
 
 void fake_write(int fd, const char *s, size_t len)
@@ -68,7 +70,8 @@ static void *serve(void *arg)
             size_t len = (size_t)(nl - start);
             if (len > 0 && start[len - 1] == '\r')
                 len--;
-            if (len == 2 && memcmp(start, "mn", 2) == 0) {
+            if (len == 2 && memcmp(start, "mn", 2) == 0 &&
+                !atomic_load(&f->raw_fences)) {
                 /* mcring's fence after each batch (lib/pipeline.h):
                  * answered as memcached does, unless scripted. */
                 fake_puts(fd, atomic_load(&f->old_server) ? "ERROR\r\n"
@@ -100,6 +103,8 @@ static void *accept_loop(void *arg)
         if (fd < 0)
             continue;
         atomic_fetch_add(&f->accepted, 1);
+        if (f->greeting != NULL && atomic_load(&f->accepted) == 1)
+            fake_puts(fd, f->greeting);
         conn_arg *ca = malloc(sizeof(*ca));
         ca->f = f;
         ca->fd = fd;
@@ -128,6 +133,16 @@ fake_server *fake_start(fake_handler h, void *ud)
     snprintf(f->name, sizeof(f->name), "127.0.0.1:%d", f->port);
     pthread_create(&f->thread, NULL, accept_loop, f);
     return f;
+}
+
+void fake_set_raw_fences(fake_server *f, bool raw)
+{
+    atomic_store(&f->raw_fences, raw);
+}
+
+void fake_set_greeting(fake_server *f, const char *text)
+{
+    f->greeting = text;
 }
 
 void fake_set_old_server(fake_server *f, bool old)

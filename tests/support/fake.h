@@ -33,6 +33,12 @@ int fake_accepted(const fake_server *f);     /* connections so far */
 int fake_lines(const fake_server *f);        /* request lines so far */
 /* old: answer fences with ERROR, as memcached before 1.6 does. */
 void fake_set_old_server(fake_server *f, bool old);
+/* raw: pass fences ("mn") to the handler like any line (counted), for
+ * handlers that hold replies back and must answer fences in order. */
+void fake_set_raw_fences(fake_server *f, bool raw);
+/* Text written to the first connection as soon as it is accepted (the
+ * string must outlive the server); set before that connection. */
+void fake_set_greeting(fake_server *f, const char *text);
 void fake_stop(fake_server *f);
 
 /* Writes all of s to fd (ignoring errors: the peer may be gone). */

@@ -354,6 +354,21 @@ mcring_options *opts_for(const char *servers, ...)
     H_ASSERT(mcring_options_set(o, "memcache_servers", servers, err,
                                  sizeof(err)) == 0,
               "%s", err);
+    /* The run's mode (tests/meson.build), before the test's own options. */
+    const char *extra = getenv("MCRING_TEST_OPTS");
+    if (extra != NULL && *extra != '\0') {
+        char buf[512];
+        snprintf(buf, sizeof(buf), "%s", extra);
+        char *save = NULL;
+        for (char *kv = strtok_r(buf, ",", &save); kv != NULL;
+             kv = strtok_r(NULL, ",", &save)) {
+            char *eq = strchr(kv, '=');
+            H_ASSERT(eq != NULL, "MCRING_TEST_OPTS: '%s' is not name=value", kv);
+            *eq = '\0';
+            H_ASSERT(mcring_options_set(o, kv, eq + 1, err, sizeof(err)) == 0,
+                     "%s", err);
+        }
+    }
     va_list ap;
     va_start(ap, servers);
     const char *name;
@@ -364,6 +379,12 @@ mcring_options *opts_for(const char *servers, ...)
     }
     va_end(ap);
     return o;
+}
+
+bool test_pipelining(void)
+{
+    const char *extra = getenv("MCRING_TEST_OPTS");
+    return extra == NULL || strstr(extra, "pipelining=false") == NULL;
 }
 
 mcring_client *client_for(const mcring_options *o)

@@ -65,6 +65,11 @@ const char *mc_raw(const mc_server *s, const char *request, size_t len,
 /* Options for a list of servers, with extra name=value pairs (NULL-ended).
  * Aborts on error. */
 mcring_options *opts_for(const char *servers, ...);
+/* Whether this run's clients pipeline (the fault suites run both ways:
+ * MCRING_TEST_OPTS, tests/meson.build). opts_for applies the run's
+ * options before the test's own. */
+bool test_pipelining(void);
+
 /* A client for those options. */
 mcring_client *client_for(const mcring_options *o);
 
