@@ -44,21 +44,30 @@ static void in_child(void)
                               memory_order_release);
 }
 
-/* Registered once: liburcu-bp's own fork handlers (its registry of reader
- * threads and its call_rcu thread must be brought into the child, or
- * reclamation there would wait for threads that do not exist), then
- * mcring's generation count. */
+/* Registered once: liburcu-bp's handlers for its registry of reader
+ * threads (in the child, the parent's other threads, which may have been
+ * inside a read-side section, are forgotten; else a grace period there
+ * would wait for them forever), then mcring's generation count. Neither
+ * starts a thread, so a child that only execs pays next to nothing; the
+ * rest happens on the child's first call into the client. */
 static void fork_handlers_register(void)
 {
     pthread_atfork(urcu_bp_before_fork, urcu_bp_after_fork_parent,
                    urcu_bp_after_fork_child);
-    pthread_atfork(urcu_bp_call_rcu_before_fork,
-                   urcu_bp_call_rcu_after_fork_parent,
-                   urcu_bp_call_rcu_after_fork_child);
     pthread_atfork(NULL, NULL, in_child);
 }
 
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+/* Stops the client's call_rcu worker (its queue is empty: see
+ * state_reclaim_barrier) and reaps its thread, which liburcu leaves
+ * joinable. */
+static void crdp_free(struct call_rcu_data *crdp)
+{
+    pthread_t t = urcu_bp_get_call_rcu_thread(crdp);
+    urcu_bp_call_rcu_data_free(crdp);
+    pthread_join(t, NULL);
+}
 
 void client_after_fork(mcring_client *c, unsigned gen)
 {
@@ -70,6 +79,10 @@ void client_after_fork(mcring_client *c, unsigned gen)
          * re-made, not waited for. */
         pthread_mutex_init(&c->reg.lock, NULL);
         c->watch = NULL; /* its thread stayed in the parent */
+        /* So did its call_rcu worker: what was queued there at the fork is
+         * lost to the child (its memory is the child's copy); a new worker
+         * reclaims from now on. */
+        c->crdp = urcu_bp_create_call_rcu_data(0, -1);
         state *st = c->current;
         for (size_t i = 0; st != NULL && i < st->ring->nservers; i++)
             pool_after_fork(&st->servers[i]->pool);
@@ -91,7 +104,7 @@ static int apply_locked(mcring_client *c, mcring_options *o,
     int rc = state_build(c, &c->reg, o, &st, err, errlen);
     if (rc != 0)
         return rc;
-    state_publish(&c->current, st);
+    state_publish(&c->current, st, c->crdp);
     options_clear(&c->opts);
     c->opts = *o;
     if (base != NULL) {
@@ -130,13 +143,20 @@ int mcring_client_new(mcring_client **out, const mcring_options *opts,
     mcring_client *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return err_set(err, errlen, MCRING_ENOMEM, "out of memory");
-    registry_init(&c->reg);
     pthread_once(&fork_once, fork_handlers_register);
+    c->crdp = urcu_bp_create_call_rcu_data(0, -1);
+    if (c->crdp == NULL) {
+        free(c);
+        return err_set(err, errlen, MCRING_ESYS,
+                       "cannot start the reclamation thread");
+    }
+    registry_init(&c->reg);
     atomic_init(&c->fork_gen, atomic_load(&client_fork_generation));
     atomic_init(&c->fork_reset, atomic_load(&c->fork_gen));
     int rc = client_apply(c, opts, true, err, errlen);
     if (rc != 0) {
         registry_destroy(&c->reg);
+        crdp_free(c->crdp);
         free(c);
         return rc;
     }
@@ -152,11 +172,12 @@ void mcring_client_free(mcring_client *c)
     /* Wait for the reclamation of earlier states (their callbacks take the
      * registry lock), then reclaim the current one directly: no call may be
      * running any more. */
-    urcu_bp_barrier();
+    state_reclaim_barrier(c->crdp);
     state *st = c->current;
     c->current = NULL;
     state_reclaim_now(st, &c->reg);
     registry_destroy(&c->reg);
+    crdp_free(c->crdp);
     options_clear(&c->opts);
     options_clear(&c->base);
     free(c);

@@ -25,6 +25,8 @@ struct mcring_client {
     mcring_options base; /* what reloads of a file start from (same lock) */
     struct watcher *watch; /* config file watcher, or NULL */
     codec_registry codecs; /* added codecs; all-zero is empty (codec.h) */
+    struct call_rcu_data *crdp; /* its own call_rcu worker: reclaims its
+                                 * retired states */
     atomic_uint fork_gen;  /* client_fork_generation its connections are
                             * from */
     atomic_uint fork_reset; /* the generation whose reset is finished */

@@ -163,6 +163,7 @@ static void slot_cleanup(mux_slot *s, int rc, bool count, wake_list *wl)
     if (cc.count_first) /* no request was on it to carry the count */
         s->uncounted = rc;
     conn_close(&s->pl.conn);
+    s->closed_rc = rc;
     s->broken = 0;
     s->expired = false;
     s->writer_blocked = false;
@@ -417,6 +418,17 @@ void mux_submit(mux_slot *s, mux_req *r, waiter *w, int64_t io_timeout_ns)
     r->uncounted_rc = 0;
     r->pr.owner = r;
     pthread_mutex_lock(&s->lock);
+    if (s->status == SLOT_CLOSED) {
+        /* Its connection (or connect) ended between the claim and now:
+         * the request fails with that, counted by whoever saw it end. */
+        r->pr.result = s->closed_rc != 0 ? s->closed_rc : MCRING_ECLOSED;
+        r->pr.conn_failure = true;
+        r->done = true;
+        place_freed(s, &wl);
+        pthread_mutex_unlock(&s->lock);
+        wake_flush(&wl);
+        return;
+    }
     int64_t from = s->status == SLOT_CONNECTING ? s->connect_deadline
                                                 : clock_now_ns();
     r->pr.deadline = from + io_timeout_ns;

@@ -103,6 +103,8 @@ typedef struct mux_slot {
     int64_t connect_deadline; /* [lock] while SLOT_CONNECTING: when the
                                * connect gives up */
     int broken;          /* [lock] 0, or the failure ending the connection */
+    int closed_rc;       /* [lock] why the last connection (or connect)
+                          * ended */
     int uncounted;       /* [lock] a failure that ended the connection when
                           * no request was on it: counted with the next
                           * request that looks at the slot */

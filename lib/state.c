@@ -171,10 +171,52 @@ static void state_reclaim_rcu(struct rcu_head *head)
     state_reclaim_now(st, client_registry(st->client));
 }
 
-void state_publish(state **slot, state *st)
+void state_publish(state **slot, state *st, struct call_rcu_data *crdp)
 {
     TSAN_RELEASE(slot);
     state *old = rcu_xchg_pointer(slot, st);
-    if (old != NULL)
-        urcu_bp_call_rcu(&old->rcu, state_reclaim_rcu);
+    if (old == NULL)
+        return;
+    /* call_rcu takes the calling thread's worker: this client's. */
+    struct call_rcu_data *prev = urcu_bp_get_thread_call_rcu_data();
+    urcu_bp_set_thread_call_rcu_data(crdp);
+    urcu_bp_call_rcu(&old->rcu, state_reclaim_rcu);
+    urcu_bp_set_thread_call_rcu_data(prev);
+}
+
+typedef struct barrier {
+    struct rcu_head rcu;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done;
+} barrier;
+
+static void barrier_reached(struct rcu_head *head)
+{
+    barrier *b = caa_container_of(head, barrier, rcu);
+    TSAN_ACQUIRE(b); /* handed over through liburcu's queue */
+    pthread_mutex_lock(&b->lock);
+    b->done = true;
+    pthread_cond_signal(&b->cond);
+    pthread_mutex_unlock(&b->lock);
+}
+
+void state_reclaim_barrier(struct call_rcu_data *crdp)
+{
+    /* A worker runs its callbacks in the order they were queued: when
+     * this one runs, every earlier reclamation has run. */
+    barrier b = {.done = false};
+    pthread_mutex_init(&b.lock, NULL);
+    pthread_cond_init(&b.cond, NULL);
+    struct call_rcu_data *prev = urcu_bp_get_thread_call_rcu_data();
+    urcu_bp_set_thread_call_rcu_data(crdp);
+    TSAN_RELEASE(&b);
+    urcu_bp_call_rcu(&b.rcu, barrier_reached);
+    urcu_bp_set_thread_call_rcu_data(prev);
+    pthread_mutex_lock(&b.lock);
+    while (!b.done)
+        pthread_cond_wait(&b.cond, &b.lock);
+    pthread_mutex_unlock(&b.lock);
+    pthread_cond_destroy(&b.cond);
+    pthread_mutex_destroy(&b.lock);
 }

@@ -78,8 +78,12 @@ int state_build(struct mcring_client *c, registry *reg,
                 size_t errlen);
 
 /* Publishes st as *slot and hands the previous state to call_rcu for
- * reclamation. Call with the registry locked. */
-void state_publish(state **slot, state *st);
+ * reclamation, on the client's own call_rcu worker (crdp). Call with the
+ * registry locked. */
+void state_publish(state **slot, state *st, struct call_rcu_data *crdp);
+
+/* Waits until every state handed to crdp so far has been reclaimed. */
+void state_reclaim_barrier(struct call_rcu_data *crdp);
 
 /* Reclaims a state no reader can see any more (after a grace period, or at
  * client teardown): drops its server references, freeing servers no state

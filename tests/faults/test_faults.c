@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fake.h"
@@ -552,5 +554,49 @@ Test(faults, a_pool_exhausted_by_slow_requests)
     mcring_client_free(c);
     mcring_options_free(o);
     mc_stop(&srv[0]);
+    assert_no_fd_leak();
+}
+
+Test(faults, a_unix_socket_with_a_full_backlog_is_a_connect_failure)
+{
+    /* A listener that never accepts, its backlog filled: connect() on it
+     * says EAGAIN, which is a failed connect, not I/O on a connection. */
+    char path[108];
+    snprintf(path, sizeof(path), "/tmp/mcring-backlog-%d.sock", getpid());
+    unlink(path);
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    cr_assert_eq(bind(l, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    cr_assert_eq(listen(l, 0), 0);
+    int filler[64], nf = 0;
+    for (; nf < 64; nf++) {
+        filler[nf] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (connect(filler[nf], (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+            cr_assert(errno == EAGAIN, "%s", strerror(errno));
+            close(filler[nf]);
+            break;
+        }
+    }
+    cr_assert_lt(nf, 64, "the backlog never filled");
+    log_capture lc = {0};
+    mcring_options *o;
+    mcring_client *c = client_on(path, &lc, &o);
+    mcring_item it = MCRING_ITEM_INIT;
+    cr_assert_eq(mcring_get(c, "k", 1, &it), MCRING_ECONNECT);
+    char msg[200];
+    snprintf(msg, sizeof(msg), "Error connecting to memcached: %s", path);
+    cr_assert_eq(log_count(&lc, msg), 1);
+    mcring_server_stats st;
+    mcring_client_server_stats(c, &st, 1);
+    cr_assert_eq(st.connects, 0, "no connection was made");
+    cr_assert_eq(st.errors, 1);
+    mcring_item_release(&it);
+    mcring_client_free(c);
+    mcring_options_free(o);
+    for (int i = 0; i < nf; i++)
+        close(filler[i]);
+    close(l);
+    unlink(path);
     assert_no_fd_leak();
 }

@@ -2,6 +2,8 @@
  * verification of the certificate and the host name on by default, client
  * certificates, and clean failures for every mismatch. */
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,5 +167,76 @@ Test(tls, unusable_files_are_refused_when_the_client_is_made)
     cr_assert_eq(mcring_client_new(&c, o, err, sizeof(err)), MCRING_ETLS,
                  "a key that does not match the certificate");
     cr_assert(strstr(err, "private key") != NULL, "%s", err);
+    mcring_options_free(o);
+}
+
+Test(tls, a_server_gone_mid_connection_never_raises_sigpipe)
+{
+    /* The default action of SIGPIPE ends the process: writing to a TLS
+     * connection whose server went away must fail with an error instead. */
+    signal(SIGPIPE, SIG_DFL);
+    start_tls("server", false);
+    mcring_options *o = tls_opts(srv.name, "ca.crt", NULL);
+    mcring_client *c = client_for(o);
+    cr_assert_eq(mcring_set(c, "k", 1, "v", 1, 0, 0), MCRING_OK);
+    mc_kill(&srv);
+    size_t n = 256 * 1024;
+    char *v = calloc(1, n);
+    for (int i = 0; i < 5; i++)
+        cr_assert_lt(mcring_set(c, "k", 1, v, n, 0, 0), 0, "a dead server");
+    free(v);
+    mcring_client_free(c);
+    mcring_options_free(o);
+}
+
+/* Plain text and TLS, many requests in flight on one connection from
+ * many threads: the reader and writer share the connection's TLS object
+ * under its lock. */
+typedef struct tls_worker {
+    mcring_client *c;
+    int id, bad;
+} tls_worker;
+
+static void *tls_hammer(void *p)
+{
+    tls_worker *w = p;
+    mcring_item it = MCRING_ITEM_INIT;
+    for (int i = 0; i < 300; i++) {
+        char k[32], v[64];
+        int kl = snprintf(k, sizeof(k), "t%d-%d", w->id, i % 7);
+        int vl = snprintf(v, sizeof(v), "value %d of %d", i, w->id);
+        if (mcring_set(w->c, k, (size_t)kl, v, (size_t)vl, 0, 0) != MCRING_OK ||
+            mcring_get(w->c, k, (size_t)kl, &it) != MCRING_OK ||
+            it.len != (size_t)vl || memcmp(it.data, v, (size_t)vl) != 0)
+            w->bad++;
+    }
+    mcring_item_release(&it);
+    return NULL;
+}
+
+Test(tls, many_threads_on_one_tls_connection)
+{
+    start_tls("server", false);
+    mcring_options *o = tls_opts(srv.name, "ca.crt", NULL);
+    cr_assert_eq(mcring_options_set(o, "memcache_max_connections", "1", NULL,
+                                    0),
+                 0);
+    mcring_client *c = client_for(o);
+    enum { T = 8 };
+    tls_worker w[T];
+    pthread_t t[T];
+    for (int i = 0; i < T; i++) {
+        w[i] = (tls_worker){c, i, 0};
+        pthread_create(&t[i], NULL, tls_hammer, &w[i]);
+    }
+    for (int i = 0; i < T; i++) {
+        pthread_join(t[i], NULL);
+        cr_assert_eq(w[i].bad, 0, "thread %d", i);
+    }
+    mcring_server_stats st;
+    mcring_client_server_stats(c, &st, 1);
+    cr_assert_eq(st.connects, 1);
+    cr_assert_eq(st.errors, 0);
+    mcring_client_free(c);
     mcring_options_free(o);
 }

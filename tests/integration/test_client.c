@@ -393,3 +393,25 @@ Test(client, delete_uses_the_server_key_for_placement)
     mcring_client_free(c);
     mcring_options_free(o);
 }
+
+Test(client, a_ttl_past_2038_is_sent_as_swift_does_and_logged)
+{
+    /* memcached keeps exptime in 32 bits: an absolute time past January
+     * 2038 makes it store the item already expired. Swift sends it all the
+     * same; so does mcring, and says so in the log. */
+    log_capture lc = {0};
+    mcring_options *o = opts_for(srv[0].name, NULL);
+    mcring_options_set_log(o, log_capture_fn, &lc);
+    mcring_client *c = client_for(o);
+    double ttl = 2200000000.0 - now_s(); /* lands in 2039 */
+    cr_assert_eq(mcring_set(c, "late", 4, "v", 1, 0, ttl), MCRING_OK);
+    cr_assert_eq(log_count(&lc, "ends after 2038"), 1);
+    mcring_item it = MCRING_ITEM_INIT;
+    cr_assert_eq(mcring_get(c, "late", 4, &it), MCRING_MISS,
+                 "memcached took it as already expired");
+    cr_assert_eq(mcring_set(c, "soon", 4, "v", 1, 0, 3600), MCRING_OK);
+    cr_assert_eq(log_count(&lc, "ends after 2038"), 1, "no warning for 1 h");
+    mcring_item_release(&it);
+    mcring_client_free(c);
+    mcring_options_free(o);
+}

@@ -21,6 +21,7 @@ struct fake_server {
     atomic_bool stop;
     atomic_int accepted;
     atomic_int lines;
+    atomic_int serving; /* connection threads still running */
     atomic_bool old_server; /* answer mn as memcached before 1.6 does */
     atomic_bool raw_fences; /* pass mn to the handler */
     const char *greeting;   /* written at accept, or NULL */
@@ -89,6 +90,7 @@ static void *serve(void *arg)
             n = 0;
     }
     close(fd);
+    atomic_fetch_sub(&f->serving, 1);
     return NULL;
 }
 
@@ -105,6 +107,7 @@ static void *accept_loop(void *arg)
         atomic_fetch_add(&f->accepted, 1);
         if (f->greeting != NULL && atomic_load(&f->accepted) == 1)
             fake_puts(fd, f->greeting);
+        atomic_fetch_add(&f->serving, 1);
         conn_arg *ca = malloc(sizeof(*ca));
         ca->f = f;
         ca->fd = fd;
@@ -177,7 +180,9 @@ void fake_stop(fake_server *f)
     atomic_store(&f->stop, true);
     pthread_join(f->thread, NULL);
     close(f->lfd);
-    /* Connection threads notice stop within 50 ms; give them that. */
-    usleep(120000);
+    /* Connection threads notice stop within 50 ms of their handler
+     * returning (a handler may be sleeping on purpose): wait for all. */
+    while (atomic_load(&f->serving) > 0)
+        usleep(10000);
     free(f);
 }
