@@ -175,12 +175,26 @@ MCRING_API void mcring_options_free(mcring_options *opts);
 MCRING_API int mcring_options_set(mcring_options *opts, const char *name,
                                   const char *value, char *err, size_t errlen);
 
+/* mcring_options_load's outcome for a file that does not exist: nothing
+ * was read and the options are unchanged, as Swift's loader silently keeps
+ * its defaults; a warning goes to the options' log callback. Also returned
+ * by mcring_client_watch (which then watches for the file to appear) and
+ * mcring_client_reload (which then keeps the running configuration). */
+#define MCRING_CONF_MISSING 4
+
 /*
- * Reads the [memcache] section of a Swift memcache.conf file and applies
- * every option in it (names as for mcring_options_set; unknown names are
- * ignored, as Swift does). All-or-nothing: on any error nothing is applied.
- * Returns 0, MCRING_ECONFIG (syntax, bad value, unreadable file) or
- * MCRING_EADDR. One thread at a time per options object.
+ * Reads a Swift memcache.conf as Swift's middleware does (Python's
+ * ConfigParser; docs/swift-compat.md): the options of its [memcache]
+ * section, with [DEFAULT]'s inherited, applied on top of opts (names as for
+ * mcring_options_set; unknown names are ignored, as Swift does). An empty
+ * memcache_servers, or a memcache_max_connections that is not a positive
+ * integer, leaves that option as it was; max_connections is ignored in the
+ * file (Swift reads it only from the proxy's own config). A file without a
+ * [memcache] section changes nothing. All-or-nothing: on any error nothing
+ * is applied. Returns 0, MCRING_CONF_MISSING (no such file), MCRING_ECONFIG
+ * (syntax, bad value, unreadable file, interpolation expanding past the
+ * file's size plus 1 MiB) or MCRING_EADDR. One thread at a time per options
+ * object.
  */
 MCRING_API int mcring_options_load(mcring_options *opts, const char *path,
                                    char *err, size_t errlen);
@@ -270,14 +284,17 @@ MCRING_API int mcring_set_servers(mcring_client *client, const char *servers,
  * file from a background thread every `interval` seconds, applying it again
  * whenever it changes. A file that fails to load is reported through the
  * log callback and the running configuration stays. Replaces an earlier
- * watch. Returns 0 or the error of the first load. Not concurrently with
+ * watch. Returns 0, MCRING_CONF_MISSING (no file yet: watched until it
+ * appears) or the error of the first load. mcring_client_free() abandons a
+ * reload in progress rather than wait for it. Not concurrently with
  * mcring_client_reload() or mcring_client_free() on the same client.
  */
 MCRING_API int mcring_client_watch(mcring_client *client, const char *path,
                                    double interval, char *err, size_t errlen);
 
 /* Applies the watched file (or the file the options were loaded from) now,
- * as a watcher does on a change; for SIGHUP handlers' main loops. */
+ * as a watcher does on a change; for SIGHUP handlers' main loops. Returns
+ * 0, MCRING_CONF_MISSING (the running configuration stays) or a failure. */
 MCRING_API int mcring_client_reload(mcring_client *client, char *err,
                                     size_t errlen);
 

@@ -3,6 +3,7 @@
 
 #include "error.h"
 #include "ring.h"
+#include "strmap.h"
 
 static const char *const mode_names[] = {
     [RING_SWIFT] = "swift",
@@ -43,25 +44,33 @@ int ring_head_init(mcring_ring *ring, const struct placement_ops *ops,
     ring->nservers = 0;
     ring->names = calloc(servers->count ? servers->count : 1, sizeof(char *));
     ring->weights = calloc(servers->count ? servers->count : 1, sizeof(unsigned));
-    if (ring->names == NULL || ring->weights == NULL) {
+    strmap seen;
+    if (ring->names == NULL || ring->weights == NULL ||
+        strmap_init(&seen, servers->count) != 0) {
         free(ring->names);
         free(ring->weights);
         return MCRING_ENOMEM;
     }
+    /* First-seen order; a hash of the names so far keeps this linear in
+     * the list's length (100,000 servers are a configuration too). */
     for (size_t i = 0; i < servers->count; i++) {
-        bool seen = false;
-        for (size_t j = 0; j < ring->nservers && !seen; j++)
-            seen = strcmp(ring->names[j], servers->names[i]) == 0;
-        if (seen)
+        const char *name = servers->names[i];
+        if (strmap_get(&seen, 0, name, strlen(name)) != NULL)
             continue;
         ring->weights[ring->nservers] = servers->weights ? servers->weights[i] : 1;
-        ring->names[ring->nservers] = strdup(servers->names[i]);
-        if (ring->names[ring->nservers] == NULL) {
+        ring->names[ring->nservers] = strdup(name);
+        if (ring->names[ring->nservers] == NULL ||
+            strmap_put(&seen, 0, name, strlen(name),
+                       (void *)(uintptr_t)(ring->nservers + 1), NULL) < 0) {
+            if (ring->names[ring->nservers] != NULL)
+                ring->nservers++;
+            strmap_free(&seen);
             ring_head_destroy(ring);
             return MCRING_ENOMEM;
         }
         ring->nservers++;
     }
+    strmap_free(&seen);
     /* Swift caps tries at the list length with duplicates counted, which
      * makes its walk spin forever when a duplicated server fails; capping at
      * the distinct servers is the fix (docs/swift-compat.md, bug 1). */
@@ -214,17 +223,26 @@ int ring_build(ring_config config, const server_list *servers, size_t tries,
 uint32_t *ring_entry_servers(const mcring_ring *ring,
                              const server_list *servers)
 {
-    uint32_t *map = malloc(servers->count * sizeof(*map));
-    if (map == NULL)
+    uint32_t *map = malloc((servers->count ? servers->count : 1) *
+                           sizeof(*map));
+    strmap index;
+    if (map == NULL || strmap_init(&index, ring->nservers) != 0) {
+        free(map);
         return NULL;
-    for (size_t e = 0; e < servers->count; e++) {
-        map[e] = 0;
-        for (size_t s = 0; s < ring->nservers; s++)
-            if (strcmp(ring->names[s], servers->names[e]) == 0) {
-                map[e] = (uint32_t)s;
-                break;
-            }
     }
+    for (size_t s = 0; s < ring->nservers; s++)
+        if (strmap_put(&index, 0, ring->names[s], strlen(ring->names[s]),
+                       (void *)(uintptr_t)(s + 1), NULL) < 0) {
+            strmap_free(&index);
+            free(map);
+            return NULL;
+        }
+    for (size_t e = 0; e < servers->count; e++) {
+        const char *name = servers->names[e];
+        uintptr_t s = (uintptr_t)strmap_get(&index, 0, name, strlen(name));
+        map[e] = s > 0 ? (uint32_t)(s - 1) : 0;
+    }
+    strmap_free(&index);
     return map;
 }
 
