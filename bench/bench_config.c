@@ -3,9 +3,9 @@
  * building a client takes, and the peak memory it needs, for inputs made to
  * be expensive (issue 10):
  *
- *   interp-572B      a 572-byte file whose %(name)s references nest ten
- *                    levels deep, seven to a line
- *   interp-3KB       the same idea at 3 KB, forty to a line
+ *   interp-0.5KB     a 513-byte file whose %(name)s references nest ten
+ *                    levels deep, eight to a line
+ *   interp-3KB       the same idea in 2,673 bytes, 48 to a line
  *   options-100k     100,000 options in [memcache]
  *   servers-100k-M   a file of 100,000 servers loaded and a client built
  *                    on it, in ring mode M (and freed)
@@ -264,18 +264,18 @@ int main(int argc, char **argv)
     printf("# hostile configuration: wall time and peak RSS of a child "
            "process per case\n");
     printf("%-20s %9s %9s  %s\n", "case", "seconds", "peak_MiB", "outcome");
-    static const int fan7 = 7, fan40 = 40;
-    if (wanted(argc, argv, "interp-572B")) {
-        char *t = interp_bomb(fan7);
-        printf("# interp-572B: %zu bytes\n", strlen(t));
+    static const int fan8 = 8, fan48 = 48;
+    if (wanted(argc, argv, "interp-0.5KB")) {
+        char *t = interp_bomb(fan8);
+        printf("# interp-0.5KB: %zu bytes\n", strlen(t));
         free(t);
-        run("interp-572B", run_interp, &fan7);
+        run("interp-0.5KB", run_interp, &fan8);
     }
     if (wanted(argc, argv, "interp-3KB")) {
-        char *t = interp_bomb(fan40);
+        char *t = interp_bomb(fan48);
         printf("# interp-3KB: %zu bytes\n", strlen(t));
         free(t);
-        run("interp-3KB", run_interp, &fan40);
+        run("interp-3KB", run_interp, &fan48);
     }
     if (wanted(argc, argv, "options-100k"))
         run("options-100k", run_options, NULL);

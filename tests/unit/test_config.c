@@ -492,6 +492,17 @@ Test(conf, section_headers_as_sectcre_reads_them)
         cr_assert_eq(o->tries, 3, "'%s' is not [memcache]", other[i]);
         mcring_options_free(o);
     }
+    /* A header indented deeper than the option before it continues that
+     * option's value: the continuation test comes first. */
+    int rc0;
+    mcring_options *o0 = load_text("[DEFAULT]\nx = 1\n  [memcache]\ntries = 4\n",
+                                   &rc0, NULL, 0);
+    cr_assert_eq(rc0, 0);
+    cr_assert_eq(o0->tries, 3, "still in [DEFAULT], no [memcache]");
+    mcring_options_free(o0);
+    o0 = load_text("  [memcache]\ntries = 4\n", &rc0, NULL, 0);
+    cr_assert_eq(o0->tries, 4, "indented, but no option before it");
+    mcring_options_free(o0);
     /* "[]" and "[x" are no headers: before any section they are errors;
      * inside one, "[]=1" is an option named "[]". */
     int rc;
