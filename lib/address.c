@@ -6,26 +6,35 @@
 
 #include "address.h"
 #include "error.h"
+#include "utf8.h"
 
 static bool is_host_char(unsigned char ch)
 {
     return isalnum(ch) || ch == '-' || ch == '.' || ch == '_';
 }
 
-/* Port text: one or more digits (leading zeros allowed, as Swift passes the
- * text to getaddrinfo), value 1..65535. */
-static int parse_port(const char *s, size_t len, address *out, const char *all,
-                      size_t all_len, char *err, size_t errlen)
+/* Port text: one or more ASCII digits (leading zeros allowed, as Swift
+ * passes the text to getaddrinfo), after a '+' where allow_sign (glibc's
+ * getaddrinfo reads a numeric service with strtoul, which takes one), value
+ * 1..65535. */
+static int parse_port(const char *s, size_t len, bool allow_sign, address *out,
+                      const char *all, size_t all_len, char *err,
+                      size_t errlen)
 {
     unsigned long v = 0;
+    if (allow_sign && len > 0 && s[0] == '+') {
+        s++;
+        len--;
+    }
     if (len == 0)
         return err_set(err, errlen, MCRING_EADDR,
                        "server '%.*s': empty port", (int)all_len, all);
     for (size_t i = 0; i < len; i++) {
         if (s[i] < '0' || s[i] > '9')
             return err_set(err, errlen, MCRING_EADDR,
-                           "server '%.*s': port is not a number", (int)all_len,
-                           all);
+                           "server '%.*s': port is not a number (service "
+                           "names are not looked up)",
+                           (int)all_len, all);
         v = v * 10 + (unsigned long)(s[i] - '0');
         if (v > 65535)
             break;
@@ -39,53 +48,89 @@ static int parse_port(const char *s, size_t len, address *out, const char *all,
     return 0;
 }
 
-static int parse_ipv6(const char *s, size_t len, address *out, char *err,
-                      size_t errlen)
+static bool is_host_name(const char *s, size_t len)
 {
-    /* [address] or [address]:port, as Swift's IPV6_RE. */
-    const char *close = memchr(s, ']', len);
+    if (len == 0)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!is_host_char((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+/* "[inside]" or "[inside]:port", as Swift's IPV6_RE
+ * ^\[(?P<address>.*)\](:(?P<port>[0-9]+))?$ reads it: the address runs to
+ * the last ']' that only a port follows. Swift then hands the inside to
+ * getaddrinfo, so besides an IPv6 literal (with a %scope) it may be an
+ * IPv4 address or a host name: "[127.0.0.1]:11211", "[localhost]". */
+static int parse_bracketed(const char *s, size_t len, address *out, char *err,
+                           size_t errlen)
+{
+    const char *close = NULL;
+    for (size_t i = len; i-- > 1;) {
+        if (s[i] != ']')
+            continue;
+        size_t j = i + 1;
+        bool port_only = j == len;
+        if (!port_only && s[j] == ':' && j + 1 < len) {
+            port_only = true;
+            for (size_t k = j + 1; k < len; k++)
+                port_only = port_only && s[k] >= '0' && s[k] <= '9';
+        }
+        if (port_only) {
+            close = s + i;
+            break;
+        }
+    }
     if (close == NULL)
         return err_set(err, errlen, MCRING_EADDR,
-                       "server '%.*s': missing ']'", (int)len, s);
+                       "server '%.*s': expected [address] or [address]:port",
+                       (int)len, s);
     size_t alen = (size_t)(close - s) - 1;
     const char *rest = close + 1;
     size_t rlen = len - (size_t)(rest - s);
     if (alen == 0 || alen >= sizeof(out->host))
         return err_set(err, errlen, MCRING_EADDR,
-                       "server '%.*s': bad IPv6 address", (int)len, s);
+                       "server '%.*s': bad address in brackets", (int)len, s);
     memcpy(out->host, s + 1, alen);
     out->host[alen] = '\0';
 
-    char plain[INET6_ADDRSTRLEN + 1];
-    const char *pct = strchr(out->host, '%');
-    size_t plen = pct ? (size_t)(pct - out->host) : alen;
-    if (pct != NULL) {
-        if (pct[1] == '\0')
+    if (memchr(out->host, ':', alen) == NULL) {
+        /* No colon: an IPv4 address or a host name. */
+        if (!is_host_name(out->host, alen))
             return err_set(err, errlen, MCRING_EADDR,
-                           "server '%.*s': empty IPv6 scope", (int)len, s);
-        for (const char *p = pct + 1; *p; p++)
-            if (!is_host_char((unsigned char)*p))
+                           "server '%.*s': bad host name in brackets",
+                           (int)len, s);
+    } else {
+        char plain[INET6_ADDRSTRLEN + 1];
+        const char *pct = strchr(out->host, '%');
+        size_t plen = pct ? (size_t)(pct - out->host) : alen;
+        if (pct != NULL) {
+            if (pct[1] == '\0')
                 return err_set(err, errlen, MCRING_EADDR,
-                               "server '%.*s': bad IPv6 scope", (int)len, s);
+                               "server '%.*s': empty IPv6 scope", (int)len,
+                               s);
+            for (const char *p = pct + 1; *p; p++)
+                if (!is_host_char((unsigned char)*p))
+                    return err_set(err, errlen, MCRING_EADDR,
+                                   "server '%.*s': bad IPv6 scope", (int)len,
+                                   s);
+        }
+        struct in6_addr a6;
+        if (plen >= sizeof(plain))
+            return err_set(err, errlen, MCRING_EADDR,
+                           "server '%.*s': bad IPv6 address", (int)len, s);
+        memcpy(plain, out->host, plen);
+        plain[plen] = '\0';
+        if (inet_pton(AF_INET6, plain, &a6) != 1)
+            return err_set(err, errlen, MCRING_EADDR,
+                           "server '%.*s': bad IPv6 address", (int)len, s);
+        out->is_ipv6_literal = true;
     }
-    struct in6_addr a6;
-    if (plen >= sizeof(plain))
-        return err_set(err, errlen, MCRING_EADDR,
-                       "server '%.*s': bad IPv6 address", (int)len, s);
-    memcpy(plain, out->host, plen);
-    plain[plen] = '\0';
-    if (inet_pton(AF_INET6, plain, &a6) != 1)
-        return err_set(err, errlen, MCRING_EADDR,
-                       "server '%.*s': bad IPv6 address", (int)len, s);
-    out->is_ipv6_literal = true;
 
     if (rlen == 0)
-        return parse_port("11211", 5, out, s, len, err, errlen);
-    if (rest[0] != ':')
-        return err_set(err, errlen, MCRING_EADDR,
-                       "server '%.*s': unexpected text after ']'", (int)len,
-                       s);
-    return parse_port(rest + 1, rlen - 1, out, s, len, err, errlen);
+        return parse_port("11211", 5, false, out, s, len, err, errlen);
+    return parse_port(rest + 1, rlen - 1, false, out, s, len, err, errlen);
 }
 
 int address_parse(const char *s, size_t len, address *out, char *err,
@@ -106,7 +151,7 @@ int address_parse(const char *s, size_t len, address *out, char *err,
                            (int)len, s);
 
     if (s[0] == '[')
-        return parse_ipv6(s, len, out, err, errlen);
+        return parse_bracketed(s, len, out, err, errlen);
 
     if (s[0] == '/') {
         memcpy(out->host, s, len);
@@ -132,16 +177,9 @@ int address_parse(const char *s, size_t len, address *out, char *err,
     memcpy(out->host, s, hlen);
     out->host[hlen] = '\0';
     if (colon == NULL)
-        return parse_port("11211", 5, out, s, len, err, errlen);
-    return parse_port(colon + 1, len - hlen - 1, out, s, len, err, errlen);
-}
-
-static bool is_py_space(char c)
-{
-    /* What Python's str.strip() removes from ASCII text. */
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
-           c == '\f' || c == '\x1c' || c == '\x1d' || c == '\x1e' ||
-           c == '\x1f';
+        return parse_port("11211", 5, false, out, s, len, err, errlen);
+    return parse_port(colon + 1, len - hlen - 1, true, out, s, len, err,
+                      errlen);
 }
 
 void server_list_free(server_list *list)
@@ -253,12 +291,7 @@ int server_list_parse(const char *text, server_list *out, char *err,
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         const char *s = p;
-        while (len > 0 && is_py_space(s[0])) {
-            s++;
-            len--;
-        }
-        while (len > 0 && is_py_space(s[len - 1]))
-            len--;
+        s = utf8_strip(s, &len); /* Python's str.strip() */
         if (len > 0) {
             address a;
             unsigned weight = 1;

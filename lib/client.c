@@ -14,11 +14,6 @@
 #include "error.h"
 #include "watch.h"
 
-registry *client_registry(struct mcring_client *c)
-{
-    return &c->reg;
-}
-
 const char *mcring_version(void)
 {
     return MCRING_VERSION_STRING;
@@ -95,23 +90,52 @@ void client_after_fork(mcring_client *c, unsigned gen)
 
 /* ---- life cycle ---------------------------------------------------------*/
 
-/* Builds and publishes a state for o; registry lock held. On success the
- * client owns *o (and *base when not NULL); on failure the caller does. */
-static int apply_locked(mcring_client *c, mcring_options *o,
-                        mcring_options *base, char *err, size_t errlen)
+int client_snapshot(mcring_client *c, mcring_options *opts,
+                    mcring_options *base, uint64_t *generation)
 {
+    pthread_mutex_lock(&c->reg.lock);
+    int rc = opts != NULL ? options_copy(opts, &c->opts) : 0;
+    if (rc == 0 && base != NULL && (rc = options_copy(base, &c->base)) != 0 &&
+        opts != NULL)
+        options_clear(opts);
+    *generation = c->generation;
+    pthread_mutex_unlock(&c->reg.lock);
+    return rc;
+}
+
+int client_publish(mcring_client *c, mcring_options *o, mcring_options *base,
+                   uint64_t since, const atomic_bool *abandon, char *err,
+                   size_t errlen)
+{
+    /* The ring (the expensive part) is built outside the lock, so a large
+     * reconfiguration holds up neither other writers nor the reclaimer. */
     state *st;
-    int rc = state_build(c, &c->reg, o, &st, err, errlen);
+    int rc = state_prepare(o, &st, err, errlen);
     if (rc != 0)
         return rc;
-    state_publish(&c->current, st, c->crdp);
-    options_clear(&c->opts);
-    c->opts = *o;
-    if (base != NULL) {
-        options_clear(&c->base);
-        c->base = *base;
+    if (abandon != NULL && atomic_load(abandon)) {
+        state_discard(st);
+        return CLIENT_ABANDONED;
     }
-    return 0;
+    pthread_mutex_lock(&c->reg.lock);
+    if (since != CLIENT_ANY_GENERATION && since != c->generation)
+        rc = CLIENT_STALE;
+    else
+        rc = state_attach(st, &c->reg, err, errlen);
+    if (rc == 0) {
+        state_publish(&c->current, st, c->crdp);
+        c->generation++;
+        options_clear(&c->opts);
+        c->opts = *o;
+        if (base != NULL) {
+            options_clear(&c->base);
+            c->base = *base;
+        }
+    }
+    pthread_mutex_unlock(&c->reg.lock);
+    if (rc != 0)
+        state_discard(st);
+    return rc;
 }
 
 int client_apply(mcring_client *c, const mcring_options *o, bool as_base,
@@ -124,9 +148,8 @@ int client_apply(mcring_client *c, const mcring_options *o, bool as_base,
         options_clear(&copy);
         return err_set(err, errlen, MCRING_ENOMEM, "out of memory");
     }
-    pthread_mutex_lock(&c->reg.lock);
-    int rc = apply_locked(c, &copy, as_base ? &base : NULL, err, errlen);
-    pthread_mutex_unlock(&c->reg.lock);
+    int rc = client_publish(c, &copy, as_base ? &base : NULL,
+                            CLIENT_ANY_GENERATION, NULL, err, errlen);
     if (rc != 0) {
         options_clear(&copy);
         if (as_base)
@@ -168,7 +191,8 @@ void mcring_client_free(mcring_client *c)
 {
     if (c == NULL)
         return;
-    watch_stop(c);
+    watch_stop(c->watch);
+    c->watch = NULL;
     /* Wait for the reclamation of earlier states (their callbacks take the
      * registry lock), then reclaim the current one directly: no call may be
      * running any more. */
@@ -196,26 +220,27 @@ int mcring_client_set_servers(mcring_client *c, const char *servers,
 {
     if (c == NULL || servers == NULL)
         return err_set(err, errlen, MCRING_EINVAL, "NULL argument");
-    mcring_options o, b;
-    pthread_mutex_lock(&c->reg.lock);
-    int rc = options_copy(&o, &c->opts);
-    if (rc == 0 && (rc = options_copy(&b, &c->base)) != 0)
-        options_clear(&o);
-    if (rc != 0) {
-        pthread_mutex_unlock(&c->reg.lock);
-        return err_set(err, errlen, rc, "out of memory");
+    for (;;) {
+        /* Only the servers change: start from the running options, and
+         * start again if another writer published meanwhile. */
+        mcring_options o, b;
+        uint64_t gen;
+        if (client_snapshot(c, &o, &b, &gen) != 0)
+            return err_set(err, errlen, MCRING_ENOMEM, "out of memory");
+        int rc = mcring_options_set(&o, "memcache_servers", servers, err,
+                                    errlen);
+        if (rc == 0)
+            rc = mcring_options_set(&b, "memcache_servers", servers, err,
+                                    errlen);
+        if (rc == 0)
+            rc = client_publish(c, &o, &b, gen, NULL, err, errlen);
+        if (rc != 0) {
+            options_clear(&o);
+            options_clear(&b);
+        }
+        if (rc != CLIENT_STALE)
+            return rc;
     }
-    rc = mcring_options_set(&o, "memcache_servers", servers, err, errlen);
-    if (rc == 0)
-        rc = mcring_options_set(&b, "memcache_servers", servers, err, errlen);
-    if (rc == 0)
-        rc = apply_locked(c, &o, &b, err, errlen);
-    pthread_mutex_unlock(&c->reg.lock);
-    if (rc != 0) {
-        options_clear(&o);
-        options_clear(&b);
-    }
-    return rc;
 }
 
 mcring_ring *mcring_client_ring_ref(mcring_client *c)

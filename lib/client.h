@@ -15,15 +15,15 @@
 #include "config.h"
 #include "ring.h"
 #include "state.h"
-
-struct watcher;
+#include "watch.h"
 
 struct mcring_client {
     state *current; /* RCU-published; see state.h */
     registry reg;   /* writer side: server registry and its lock */
     mcring_options opts; /* what `current` was built from (registry lock) */
     mcring_options base; /* what reloads of a file start from (same lock) */
-    struct watcher *watch; /* config file watcher, or NULL */
+    uint64_t generation; /* states published so far (same lock) */
+    watcher *watch; /* config file watcher, or NULL (reload.c) */
     codec_registry codecs; /* added codecs; all-zero is empty (codec.h) */
     struct call_rcu_data *crdp; /* its own call_rcu worker: reclaims its
                                  * retired states */
@@ -32,10 +32,32 @@ struct mcring_client {
     atomic_uint fork_reset; /* the generation whose reset is finished */
 };
 
-registry *client_registry(struct mcring_client *c);
+/* client_publish outcomes besides 0 and failures. */
+#define CLIENT_STALE 1     /* another state was published since `since` */
+#define CLIENT_ABANDONED 2 /* *abandon was set: nothing was published */
+#define CLIENT_ANY_GENERATION UINT64_MAX
 
-/* Builds a state from o and publishes it; as_base also makes o the base
- * that file reloads start from. 0 or the build failure (nothing changed). */
+/* Copies the running options and/or the base (either may be NULL) and the
+ * generation they belong to. 0 or MCRING_ENOMEM. Thread-safe. */
+int client_snapshot(struct mcring_client *c, mcring_options *opts,
+                    mcring_options *base, uint64_t *generation);
+
+/*
+ * Builds a state for *o without the registry lock, then (unless *abandon,
+ * when not NULL, became true meanwhile) takes the lock only to attach its
+ * servers and publish it, provided no other state was published since
+ * generation `since` (CLIENT_ANY_GENERATION: whatever was). On success the
+ * client owns *o as its running options and *base, when not NULL, as its
+ * base; otherwise the caller still owns them. Returns 0, CLIENT_STALE (start
+ * again from a new snapshot), CLIENT_ABANDONED, or the build's failure.
+ * Thread-safe.
+ */
+int client_publish(struct mcring_client *c, mcring_options *o,
+                   mcring_options *base, uint64_t since,
+                   const atomic_bool *abandon, char *err, size_t errlen);
+
+/* Publishes a copy of o; as_base also makes it the base that file reloads
+ * start from. 0 or the build failure (nothing changed). */
 int client_apply(struct mcring_client *c, const mcring_options *o,
                  bool as_base, char *err, size_t errlen);
 

@@ -1,6 +1,10 @@
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +13,8 @@
 #include "address.h"
 #include "config.h"
 #include "error.h"
+#include "strmap.h"
+#include "utf8.h"
 
 /* ---- options ------------------------------------------------------------ */
 
@@ -97,64 +103,154 @@ void mcring_options_set_log(mcring_options *o, mcring_log_fn fn, void *ud)
 
 /* ---- value parsing (Python's int(), float() and config_true_value) ---- */
 
+/* Python's str.strip(): Unicode white space (utf8.h) around the text. */
 static const char *trim(const char *s, size_t *len)
 {
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)*s)) {
-        s++;
-        n--;
-    }
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        n--;
-    *len = n;
-    return s;
+    *len = strlen(s);
+    return utf8_strip(s, len);
 }
 
+/*
+ * The digits of s[0..n), as Python reads a digit part: Unicode decimal
+ * digits (any script's, category Nd) with single underscores between
+ * them. Appends them as ASCII to out (room for n bytes) and returns how
+ * many bytes of s they took, 0 when s does not start with a digit; *ok
+ * turns false on a misplaced underscore.
+ */
+static size_t digit_part(const char *s, size_t n, char *out, size_t *olen,
+                         bool *ok)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    bool after_digit = false;
+    while (i < n) {
+        if (p[i] == '_') {
+            /* Only between two digits. */
+            uint32_t cp;
+            size_t k = i + 1 < n ? utf8_next(p + i + 1, n - i - 1, &cp) : 0;
+            if (!after_digit || k == 0 || utf8_decimal(cp) < 0) {
+                *ok = false;
+                return i;
+            }
+            i++;
+            after_digit = false;
+            continue;
+        }
+        uint32_t cp;
+        size_t k = utf8_next(p + i, n - i, &cp);
+        int d = k ? utf8_decimal(cp) : -1;
+        if (d < 0)
+            break;
+        out[(*olen)++] = (char)('0' + d);
+        after_digit = true;
+        i += k;
+    }
+    return i;
+}
+
+/* Python's int(text) in base 10, saturating to the range of long long
+ * (callers' own limits are far inside it). */
 static bool parse_int(const char *text, long long *out)
 {
     size_t n;
     const char *s = trim(text, &n);
-    char buf[32];
-    if (n == 0 || n >= sizeof(buf))
+    size_t i = 0;
+    bool neg = false;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        neg = s[i++] == '-';
+    char *digits = malloc(n + 1);
+    if (digits == NULL)
         return false;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    size_t i = (buf[0] == '+' || buf[0] == '-') ? 1 : 0;
-    if (buf[i] == '\0')
+    size_t nd = 0;
+    bool ok = true;
+    size_t used = digit_part(s + i, n - i, digits, &nd, &ok);
+    if (!ok || nd == 0 || i + used != n) {
+        free(digits);
         return false;
-    for (size_t j = i; buf[j]; j++)
-        if (!isdigit((unsigned char)buf[j]))
-            return false;
-    errno = 0;
-    long long v = strtoll(buf, NULL, 10);
-    if (errno != 0)
-        return false;
-    *out = v;
+    }
+    unsigned long long v = 0, limit = neg ? (unsigned long long)LLONG_MAX + 1
+                                          : (unsigned long long)LLONG_MAX;
+    for (size_t j = 0; j < nd; j++) {
+        unsigned d = (unsigned)(digits[j] - '0');
+        if (v > (limit - d) / 10) {
+            v = limit;
+            break;
+        }
+        v = v * 10 + d;
+    }
+    free(digits);
+    if (neg)
+        *out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN
+                                                      : -(long long)v;
+    else
+        *out = (long long)v;
     return true;
 }
 
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void c_locale_init(void)
+{
+    c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+/*
+ * Python's float(text), finite values only: an optional sign, digits with
+ * an optional fraction (either side of the point may be empty, not both),
+ * an optional exponent; digit parts as in digit_part. Read in the C locale
+ * whatever the process's LC_NUMERIC. "inf", "nan", and values too large
+ * for a double are refused: no option here has a use for them.
+ */
 static bool parse_double(const char *text, double *out)
 {
     size_t n;
     const char *s = trim(text, &n);
-    char buf[64];
-    if (n == 0 || n >= sizeof(buf))
+    char *buf = malloc(n + 2);
+    if (buf == NULL)
         return false;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    /* Decimal only: strtod would also take hex floats, inf and nan. */
-    for (size_t j = 0; buf[j]; j++)
-        if (!isdigit((unsigned char)buf[j]) && !strchr("+-.eE", buf[j]))
-            return false;
-    char *end;
-    errno = 0;
-    double v = strtod(buf, &end);
-    if (*end != '\0' || errno != 0 || !isfinite(v))
-        return false;
-    *out = v;
-    return true;
+    size_t i = 0, b = 0, nd = 0;
+    bool ok = true;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        buf[b++] = s[i++];
+    size_t before = b;
+    i += digit_part(s + i, n - i, buf, &b, &ok);
+    nd += b - before;
+    if (ok && i < n && s[i] == '.') {
+        buf[b++] = s[i++];
+        before = b;
+        i += digit_part(s + i, n - i, buf, &b, &ok);
+        nd += b - before;
+    }
+    if (ok && nd > 0 && i < n && (s[i] == 'e' || s[i] == 'E')) {
+        buf[b++] = s[i++];
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            buf[b++] = s[i++];
+        before = b;
+        i += digit_part(s + i, n - i, buf, &b, &ok);
+        ok = ok && b > before;
+    }
+    buf[b] = '\0';
+    double v = 0;
+    if (ok && nd > 0 && i == n) {
+        pthread_once(&c_locale_once, c_locale_init);
+        char *end;
+        errno = 0;
+        v = c_locale != (locale_t)0 ? strtod_l(buf, &end, c_locale)
+                                    : strtod(buf, &end);
+        ok = *end == '\0' && isfinite(v);
+    } else {
+        ok = false;
+    }
+    free(buf);
+    if (ok)
+        *out = v;
+    return ok;
 }
 
+/* Swift's config_true_value, and its false values; anything else is
+ * refused (Swift takes it as false). Case-insensitive: no Unicode letter
+ * lowercases into these words, so ASCII folding is Python's lower() here. */
 static int parse_bool(const char *text, bool *out)
 {
     static const char *const yes[] = {"true", "1", "yes", "on", "t", "y"};
@@ -186,7 +282,7 @@ static int set_seconds(double *dst, const char *name, const char *value,
 {
     double v;
     if (!parse_double(value, &v))
-        return bad(err, errlen, name, value, "not a number");
+        return bad(err, errlen, name, value, "not a finite number");
     if (v <= 0)
         return bad(err, errlen, name, value, "must be greater than 0");
     *dst = v;
@@ -259,13 +355,13 @@ int mcring_options_set(mcring_options *o, const char *name, const char *value,
     }
     if (strcmp(name, "error_suppression_interval") == 0) {
         if (!parse_double(value, &dv))
-            return bad(err, errlen, name, value, "not a number");
+            return bad(err, errlen, name, value, "not a finite number");
         o->error_interval = dv;
         return 0;
     }
     if (strcmp(name, "error_suppression_limit") == 0) {
         if (!parse_double(value, &dv))
-            return bad(err, errlen, name, value, "not a number");
+            return bad(err, errlen, name, value, "not a finite number");
         if (dv > MAX_ERROR_LIMIT)
             return bad(err, errlen, name, value, "more than 100000");
         o->error_limit = dv;
@@ -393,290 +489,442 @@ int mcring_options_set(mcring_options *o, const char *name, const char *value,
 
 /* ---- memcache.conf ------------------------------------------------------ */
 
+/*
+ * The reader follows Python 3.11's configparser.ConfigParser() with the
+ * defaults Swift uses (strict, BasicInterpolation, '#' and ';' full-line
+ * comments only, '=' and ':' delimiters, blank lines kept inside values),
+ * line by line as RawConfigParser._read does:
+ *
+ *  - lines end at \n, \r\n or \r (Python's universal newlines);
+ *  - white space is Python's (utf8_is_py_space), indentation is counted in
+ *    code points, the file must be UTF-8;
+ *  - a line whose stripped text starts with # or ; is skipped and changes
+ *    nothing (not even the option a continuation would extend);
+ *  - a line indented deeper than the last option line continues that
+ *    option's value; blank lines inside a value are kept, trailing ones
+ *    are not;
+ *  - "[name]...": a section, name running to the line's last ']' (so
+ *    "[memcache] # note" is [memcache]); [DEFAULT] may appear many times,
+ *    any other section once;
+ *  - otherwise "key = value" split at the first '=' or ':'; keys are
+ *    lowercased and may appear once per section.
+ *
+ * Cost: one pass over the text, and a hash of (section, key) for the
+ * duplicate check and lookups; interpolation is bounded in total output
+ * (interp_budget). Time and memory are linear in the file's size.
+ */
+
+#define CONF_MAX_SIZE (16u << 20)
+/* What interpolation may produce beyond the file's own size, in all. */
+#define CONF_INTERP_EXTRA (1u << 20)
+/* ConfigParser's MAX_INTERPOLATION_DEPTH. */
+#define CONF_INTERP_DEPTH 10
+
+enum { SECTION_DEFAULT = 0, SECTION_NONE = UINT32_MAX };
+
 typedef struct conf_entry {
-    char *section; /* lowercase not applied: section names are exact */
-    char *key;     /* lowercased */
-    char *value;
+    uint32_t section;
+    const char *key; /* lowercased, in the parser's copy of the text */
+    size_t key_len;
+    char *value;     /* NUL-terminated */
+    size_t value_len, value_cap;
     int line;
 } conf_entry;
 
 typedef struct conf {
+    char *text;      /* the parser's copy: keys point into it */
     conf_entry *e;
     size_t n, cap;
-    char **sections;
-    size_t nsections;
+    strmap keys;     /* (section, key) -> entry index + 1 */
+    strmap sections; /* name -> section id (from 1; DEFAULT is 0) */
+    uint32_t nsections;
+    uint32_t memcache; /* the [memcache] section's id, or SECTION_NONE */
 } conf;
 
 static void conf_free(conf *c)
 {
-    for (size_t i = 0; i < c->n; i++) {
-        free(c->e[i].key);
-        free(c->e[i].value);
-    }
-    for (size_t i = 0; i < c->nsections; i++)
-        free(c->sections[i]);
-    free(c->e);
-    free(c->sections);
-}
-
-static const conf_entry *conf_find(const conf *c, const char *section,
-                                   const char *key)
-{
     for (size_t i = 0; i < c->n; i++)
-        if (strcmp(c->e[i].section, section) == 0 &&
-            strcmp(c->e[i].key, key) == 0)
-            return &c->e[i];
-    return NULL;
+        free(c->e[i].value);
+    free(c->e);
+    strmap_free(&c->keys);
+    strmap_free(&c->sections);
+    free(c->text);
 }
 
-/* An option of [memcache], falling back to [DEFAULT]. */
-static const conf_entry *conf_lookup(const conf *c, const char *key)
+static const conf_entry *conf_find(const conf *c, uint32_t section,
+                                   const char *key, size_t len)
 {
-    const conf_entry *e = conf_find(c, "memcache", key);
-    return e ? e : conf_find(c, "DEFAULT", key);
+    uintptr_t i = (uintptr_t)strmap_get(&c->keys, section, key, len);
+    return i ? &c->e[i - 1] : NULL;
 }
 
-static char *rstrip_dup(const char *s, size_t n)
+/* An option of [memcache], falling back to [DEFAULT]: what Swift's
+ * ConfigParser.items('memcache') and get('memcache', ...) see. */
+static const conf_entry *conf_lookup(const conf *c, const char *key,
+                                     size_t len)
 {
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        n--;
-    return strndup(s, n);
+    const conf_entry *e = conf_find(c, c->memcache, key, len);
+    return e ? e : conf_find(c, SECTION_DEFAULT, key, len);
 }
 
-static int parse_conf_text(const char *path, char *text, conf *c, char *err,
+/* Appends n bytes to an entry's value. 0 or MCRING_ENOMEM. */
+static int value_append(conf_entry *e, const char *s, size_t n)
+{
+    if (e->value_len + n + 1 > e->value_cap) {
+        size_t cap = e->value_cap ? e->value_cap : 16;
+        while (cap < e->value_len + n + 1)
+            cap *= 2;
+        char *v = realloc(e->value, cap);
+        if (v == NULL)
+            return MCRING_ENOMEM;
+        e->value = v;
+        e->value_cap = cap;
+    }
+    memcpy(e->value + e->value_len, s, n);
+    e->value_len += n;
+    e->value[e->value_len] = '\0';
+    return 0;
+}
+
+/* Code points in s[0..n) (the text is valid UTF-8). */
+static size_t code_points(const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return k;
+}
+
+static int section_header(conf *c, const char *path, int lineno, char *name,
+                          size_t len, uint32_t *section, char *err,
+                          size_t errlen)
+{
+    if (len == 7 && memcmp(name, "DEFAULT", 7) == 0) {
+        *section = SECTION_DEFAULT; /* may be repeated */
+        return 0;
+    }
+    void *seen;
+    uint32_t id = c->nsections + 1;
+    int rc = strmap_put(&c->sections, 0, name, len, (void *)(uintptr_t)id,
+                        &seen);
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        return err_set(err, errlen, MCRING_ECONFIG,
+                       "%s:%d: section [%.*s] appears twice", path, lineno,
+                       (int)len, name);
+    c->nsections = id;
+    if (len == 8 && memcmp(name, "memcache", 8) == 0)
+        c->memcache = id;
+    *section = id;
+    return 0;
+}
+
+static int option_line(conf *c, const char *path, int lineno,
+                       uint32_t section, char *body, size_t blen,
+                       conf_entry **cur, char *err, size_t errlen)
+{
+    size_t d = 0;
+    while (d < blen && body[d] != '=' && body[d] != ':')
+        d++;
+    if (d == blen)
+        return err_set(err, errlen, MCRING_ECONFIG,
+                       "%s:%d: expected 'name = value'%s", path, lineno,
+                       lineno == 1 && (unsigned char)body[0] == 0xEF
+                           ? " (a byte order mark starts the file)"
+                           : "");
+    size_t klen = d - utf8_space_suffix(body, d);
+    if (klen == 0)
+        return err_set(err, errlen, MCRING_ECONFIG,
+                       "%s:%d: option with no name", path, lineno);
+    /* optionxform is str.lower(); ASCII letters are folded here, which is
+     * the same for every option name mcring or Swift knows
+     * (docs/swift-compat.md). */
+    for (size_t i = 0; i < klen; i++)
+        body[i] = (char)tolower((unsigned char)body[i]);
+    const char *v = body + d + 1;
+    size_t vlen = blen - d - 1;
+    size_t lead = utf8_space_prefix(v, vlen);
+    v += lead;
+    vlen -= lead;
+
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 16;
+        conf_entry *e = realloc(c->e, ncap * sizeof(*e));
+        if (e == NULL)
+            return MCRING_ENOMEM;
+        c->e = e;
+        c->cap = ncap;
+    }
+    conf_entry *e = &c->e[c->n];
+    *e = (conf_entry){section, body, klen, NULL, 0, 0, lineno};
+    int rc = strmap_put(&c->keys, section, body, klen,
+                        (void *)(uintptr_t)(c->n + 1), NULL);
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        return err_set(err, errlen, MCRING_ECONFIG,
+                       "%s:%d: option '%.*s' appears twice in its section",
+                       path, lineno, (int)klen, body);
+    c->n++;
+    if (value_append(e, v, vlen) != 0)
+        return MCRING_ENOMEM;
+    *cur = e;
+    return 0;
+}
+
+/* Parses c->text (n bytes, NUL-terminated, valid UTF-8, no NUL inside). */
+static int parse_conf_text(conf *c, const char *path, size_t n, char *err,
                            size_t errlen)
 {
-    const char *section = NULL;
-    conf_entry *cur = NULL; /* option that continuation lines extend */
-    size_t cur_indent = 0;
-    int lineno = 0;
-    char *save = text;
+    char *text = c->text;
+    uint32_t section = SECTION_NONE;
+    conf_entry *cur = NULL;  /* the option continuation lines extend */
+    size_t indent_level = 0; /* of the last section or option line */
     size_t pending_blank = 0;
+    int lineno = 0;
+    size_t pos = 0;
 
-    while (save != NULL && *save != '\0') {
-        char *line = save;
-        char *nl = strchr(line, '\n');
-        if (nl != NULL) {
-            *nl = '\0';
-            save = nl + 1;
-        } else {
-            save = NULL;
-        }
+    while (pos < n) {
+        char *line = text + pos;
+        size_t len = 0;
+        while (pos + len < n && line[len] != '\n' && line[len] != '\r')
+            len++;
+        pos += len;
+        if (pos < n && text[pos] == '\r' && pos + 1 < n && text[pos + 1] == '\n')
+            pos++;
+        if (pos < n)
+            pos++;
         lineno++;
-        size_t len = strlen(line);
-        if (len > 0 && line[len - 1] == '\r')
-            line[--len] = '\0';
 
-        size_t indent = 0;
-        while (indent < len && isspace((unsigned char)line[indent]))
-            indent++;
-        const char *body = line + indent;
-        size_t blen = len - indent;
-        while (blen > 0 && isspace((unsigned char)body[blen - 1]))
-            blen--;
+        size_t indent_bytes = utf8_space_prefix(line, len);
+        char *body = line + indent_bytes;
+        size_t blen = len - indent_bytes;
+        blen -= utf8_space_suffix(body, blen);
 
         if (blen > 0 && (body[0] == '#' || body[0] == ';'))
-            continue; /* full-line comment */
+            continue; /* a comment: nothing changes */
         if (blen == 0) {
             if (cur != NULL)
                 pending_blank++;
             continue;
         }
-        if (cur != NULL && indent > cur_indent) {
-            /* Continuation line; blank lines inside are kept. */
-            size_t old = strlen(cur->value);
-            char *v = realloc(cur->value, old + pending_blank + 1 + blen + 1);
-            if (v == NULL)
+        size_t indent = code_points(line, indent_bytes);
+        if (cur != NULL && indent > indent_level) {
+            /* Continuation; blank lines before it are kept. */
+            for (; pending_blank > 0; pending_blank--)
+                if (value_append(cur, "\n", 1) != 0)
+                    return MCRING_ENOMEM;
+            if (value_append(cur, "\n", 1) != 0 ||
+                value_append(cur, body, blen) != 0)
                 return MCRING_ENOMEM;
-            size_t off = old;
-            for (size_t i = 0; i < pending_blank; i++)
-                v[off++] = '\n';
-            v[off++] = '\n';
-            memcpy(v + off, body, blen);
-            v[off + blen] = '\0';
-            cur->value = v;
-            pending_blank = 0;
             continue;
         }
-        pending_blank = 0;
+        pending_blank = 0; /* trailing blank lines: stripped */
+        indent_level = indent;
         cur = NULL;
 
+        /* SECTCRE, "\[(?P<header>.+)\]", matched at the start: the name
+         * runs to the last ']' and is at least one character long. */
         if (body[0] == '[') {
-            if (body[blen - 1] != ']' || blen < 3)
-                return err_set(err, errlen, MCRING_ECONFIG,
-                               "%s:%d: bad section header", path, lineno);
-            char *name = strndup(body + 1, blen - 2);
-            if (name == NULL)
-                return MCRING_ENOMEM;
-            for (size_t i = 0; i < c->nsections; i++)
-                if (strcmp(c->sections[i], name) == 0) {
-                    free(name);
-                    return err_set(err, errlen, MCRING_ECONFIG,
-                                   "%s:%d: section [%s] appears twice", path,
-                                   lineno, c->sections[i]);
-                }
-            char **s = realloc(c->sections, (c->nsections + 1) * sizeof(*s));
-            if (s == NULL) {
-                free(name);
-                return MCRING_ENOMEM;
+            size_t close = blen;
+            while (close > 1 && body[close - 1] != ']')
+                close--;
+            if (close >= 3) {
+                int rc = section_header(c, path, lineno, body + 1, close - 2,
+                                        &section, err, errlen);
+                if (rc != 0)
+                    return rc;
+                continue;
             }
-            c->sections = s;
-            c->sections[c->nsections++] = name;
-            section = name;
-            continue;
         }
-        if (section == NULL)
+        if (section == SECTION_NONE)
             return err_set(err, errlen, MCRING_ECONFIG,
-                           "%s:%d: option before any [section]", path, lineno);
-
-        size_t d = strcspn(body, "=:");
-        if (d >= blen)
-            return err_set(err, errlen, MCRING_ECONFIG,
-                           "%s:%d: expected 'name = value'", path, lineno);
-        char *key = rstrip_dup(body, d);
-        if (key == NULL)
-            return MCRING_ENOMEM;
-        if (key[0] == '\0') {
-            free(key);
-            return err_set(err, errlen, MCRING_ECONFIG,
-                           "%s:%d: option with no name", path, lineno);
-        }
-        for (char *k = key; *k; k++)
-            *k = (char)tolower((unsigned char)*k);
-        if (conf_find(c, section, key) != NULL) {
-            err_set(err, errlen, MCRING_ECONFIG,
-                    "%s:%d: option '%s' appears twice in [%s]", path, lineno,
-                    key, section);
-            free(key);
-            return MCRING_ECONFIG;
-        }
-        const char *v = body + d + 1;
-        size_t vlen = blen - d - 1;
-        while (vlen > 0 && isspace((unsigned char)*v)) {
-            v++;
-            vlen--;
-        }
-        char *value = strndup(v, vlen);
-        if (value == NULL) {
-            free(key);
-            return MCRING_ENOMEM;
-        }
-        if (c->n == c->cap) {
-            size_t ncap = c->cap ? c->cap * 2 : 16;
-            conf_entry *e = realloc(c->e, ncap * sizeof(*e));
-            if (e == NULL) {
-                free(key);
-                free(value);
-                return MCRING_ENOMEM;
-            }
-            c->e = e;
-            c->cap = ncap;
-        }
-        c->e[c->n] = (conf_entry){(char *)section, key, value, lineno};
-        cur = &c->e[c->n++];
-        cur_indent = indent;
+                           "%s:%d: option before any [section]%s", path,
+                           lineno,
+                           lineno == 1 && (unsigned char)body[0] == 0xEF
+                               ? " (a byte order mark starts the file)"
+                               : "");
+        int rc = option_line(c, path, lineno, section, body, blen, &cur, err,
+                             errlen);
+        if (rc != 0)
+            return rc;
     }
     return 0;
 }
 
-/* ConfigParser's BasicInterpolation: %% and %(name)s, names looked up in
- * [memcache] then [DEFAULT], at most 10 levels deep. */
+/* Work left for interpolation, shared by every value of one load: bytes
+ * produced plus the length of each reference followed. Every step of the
+ * expansion is paid for from it, so a load's time and memory are bounded
+ * by the file's size plus CONF_INTERP_EXTRA whatever the nesting. */
+typedef struct interp_budget {
+    size_t left, limit;
+} interp_budget;
+
+/*
+ * ConfigParser's BasicInterpolation._interpolate_some: appends the
+ * expansion of value to e's expansion in *out. %% is a percent sign;
+ * %(name)s is name's value (name running to the first ')', lowercased,
+ * looked up in [memcache] then [DEFAULT]), expanded in turn when it holds
+ * a '%'; depth starts at 1 and more than 10 is an error, as in Python.
+ * Python has no bound on the output: here it may not exceed the budget.
+ */
 static int interpolate(const conf *c, const char *path, const conf_entry *e,
-                       const char *value, int depth, char **out, char *err,
+                       const char *value, size_t vlen, int depth,
+                       conf_entry *out, interp_budget *b, char *err,
                        size_t errlen)
 {
-    if (depth > 10)
+    if (depth > CONF_INTERP_DEPTH)
         return err_set(err, errlen, MCRING_ECONFIG,
-                       "%s:%d: option '%s': interpolation too deep", path,
-                       e->line, e->key);
-    size_t cap = strlen(value) + 1, n = 0;
-    char *buf = malloc(cap);
-    if (buf == NULL)
-        return MCRING_ENOMEM;
-    for (const char *p = value; *p;) {
-        const char *chunk;
-        size_t clen;
-        char *sub = NULL;
-        if (*p != '%') {
-            chunk = p;
-            clen = 1;
-            p++;
-        } else if (p[1] == '%') {
-            chunk = "%";
-            clen = 1;
-            p += 2;
-        } else if (p[1] == '(') {
-            const char *close = strstr(p, ")s");
-            if (close == NULL) {
-                free(buf);
-                return err_set(err, errlen, MCRING_ECONFIG,
-                               "%s:%d: option '%s': bad interpolation", path,
-                               e->line, e->key);
-            }
-            char name[128];
-            size_t nl = (size_t)(close - (p + 2));
-            if (nl >= sizeof(name))
-                nl = sizeof(name) - 1;
-            for (size_t i = 0; i < nl; i++)
-                name[i] = (char)tolower((unsigned char)p[2 + i]);
-            name[nl] = '\0';
-            const conf_entry *ref = conf_lookup(c, name);
-            if (ref == NULL) {
-                free(buf);
-                return err_set(err, errlen, MCRING_ECONFIG,
-                               "%s:%d: option '%s': %%(%s)s names no option",
-                               path, e->line, e->key, name);
-            }
-            int rc = interpolate(c, path, e, ref->value, depth + 1, &sub, err,
-                                 errlen);
-            if (rc != 0) {
-                free(buf);
-                return rc;
-            }
-            chunk = sub;
-            clen = strlen(sub);
-            p = close + 2;
-        } else {
-            free(buf);
-            return err_set(err, errlen, MCRING_ECONFIG,
-                           "%s:%d: option '%s': '%%' must be followed by '%%' "
-                           "or '('",
-                           path, e->line, e->key);
-        }
-        if (n + clen + 1 > cap) {
-            cap = (n + clen + 1) * 2;
-            char *nb = realloc(buf, cap);
-            if (nb == NULL) {
-                free(buf);
-                free(sub);
+                       "%s:%d: option '%.*s': interpolation deeper than %d "
+                       "levels (a loop?)",
+                       path, e->line, (int)e->key_len, e->key,
+                       CONF_INTERP_DEPTH);
+    size_t i = 0;
+    while (i < vlen) {
+        const char *pct = memchr(value + i, '%', vlen - i);
+        size_t plain = (pct ? (size_t)(pct - value) : vlen) - i;
+        if (plain > b->left)
+            goto too_big;
+        b->left -= plain;
+        if (value_append(out, value + i, plain) != 0)
+            return MCRING_ENOMEM;
+        if (pct == NULL)
+            break;
+        i = (size_t)(pct - value);
+        char next = i + 1 < vlen ? value[i + 1] : '\0';
+        if (next == '%') {
+            if (b->left == 0)
+                goto too_big;
+            b->left--;
+            if (value_append(out, "%", 1) != 0)
                 return MCRING_ENOMEM;
-            }
-            buf = nb;
+            i += 2;
+            continue;
         }
-        memcpy(buf + n, chunk, clen);
-        n += clen;
-        free(sub);
+        if (next != '(')
+            return err_set(err, errlen, MCRING_ECONFIG,
+                           "%s:%d: option '%.*s': '%%' must be followed by "
+                           "'%%' or '('",
+                           path, e->line, (int)e->key_len, e->key);
+        /* _KEYCRE: %\(([^)]+)\)s */
+        const char *name = value + i + 2;
+        const char *close = memchr(name, ')', vlen - i - 2);
+        if (close == NULL || close == name ||
+            (size_t)(close - value) + 1 >= vlen || close[1] != 's')
+            return err_set(err, errlen, MCRING_ECONFIG,
+                           "%s:%d: option '%.*s': bad interpolation variable "
+                           "reference",
+                           path, e->line, (int)e->key_len, e->key);
+        size_t nlen = (size_t)(close - name);
+        char small[64];
+        char *lower = nlen < sizeof(small) ? small : malloc(nlen);
+        if (lower == NULL)
+            return MCRING_ENOMEM;
+        for (size_t k = 0; k < nlen; k++)
+            lower[k] = (char)tolower((unsigned char)name[k]);
+        const conf_entry *ref = conf_lookup(c, lower, nlen);
+        if (lower != small)
+            free(lower);
+        if (ref == NULL)
+            return err_set(err, errlen, MCRING_ECONFIG,
+                           "%s:%d: option '%.*s': %%(%.*s)s names no option "
+                           "of [memcache] or [DEFAULT]",
+                           path, e->line, (int)e->key_len, e->key,
+                           (int)(nlen > 64 ? 64 : nlen), name);
+        /* A reference costs its own length, even one to an empty value,
+         * so that reading names counts against the budget too. */
+        size_t ref_len = (size_t)(close - pct) + 2;
+        if (ref_len > b->left)
+            goto too_big;
+        b->left -= ref_len;
+        if (memchr(ref->value, '%', ref->value_len) != NULL) {
+            int rc = interpolate(c, path, e, ref->value, ref->value_len,
+                                 depth + 1, out, b, err, errlen);
+            if (rc != 0)
+                return rc;
+        } else {
+            if (ref->value_len > b->left)
+                goto too_big;
+            b->left -= ref->value_len;
+            if (value_append(out, ref->value, ref->value_len) != 0)
+                return MCRING_ENOMEM;
+        }
+        i = (size_t)(close - value) + 2;
     }
-    buf[n] = '\0';
-    *out = buf;
     return 0;
+too_big:
+    return err_set(err, errlen, MCRING_ECONFIG,
+                   "%s:%d: option '%.*s': interpolation expands the file's "
+                   "values past %zu bytes (its size plus 1 MiB); refusing it",
+                   path, e->line, (int)e->key_len, e->key, b->limit);
 }
 
-static int apply_entry(mcring_options *o, const conf *c, const char *path,
-                       const conf_entry *e, char *err, size_t errlen)
+static void conf_log(const mcring_options *o, mcring_log_level level,
+                     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void conf_log(const mcring_options *o, mcring_log_level level,
+                     const char *fmt, ...)
 {
-    char *value = NULL;
-    int rc = interpolate(c, path, e, e->value, 0, &value, err, errlen);
-    if (rc != 0)
-        return rc;
+    if (o->log == NULL)
+        return;
     char msg[512];
-    rc = mcring_options_set(o, e->key, value, msg, sizeof(msg));
-    free(value);
-    if (rc == MCRING_ECONFIG && strncmp(msg, "unknown option", 14) == 0)
-        return 0; /* Swift ignores options it does not know */
-    if (rc != 0)
-        return err_set(err, errlen, rc, "%s:%d: %s", path, e->line, msg);
-    return 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    o->log(o->log_userdata, level, NULL, msg);
+}
+
+/*
+ * One option of Swift's view of [memcache], its value interpolated, into
+ * the options, with the middleware's rules for the two options it reads
+ * from the file itself: an empty memcache_servers and a
+ * memcache_max_connections that is not an integer > 0 leave the option as
+ * it was; max_connections in the file is not read at all.
+ */
+static int apply_entry(mcring_options *o, const conf *c, const char *path,
+                       const conf_entry *e, interp_budget *b, char *err,
+                       size_t errlen)
+{
+    conf_entry out = {0};
+    int rc = value_append(&out, "", 0);
+    if (rc == 0)
+        rc = interpolate(c, path, e, e->value, e->value_len, 1, &out, b, err,
+                         errlen);
+    if (rc != 0) {
+        free(out.value);
+        return rc;
+    }
+    char key[64];
+    snprintf(key, sizeof(key), "%.*s", (int)e->key_len, e->key);
+    bool known_len = e->key_len < sizeof(key);
+    const char *value = out.value;
+    size_t vlen;
+    trim(value, &vlen);
+    long long iv;
+    if (!known_len || strcmp(key, "max_connections") == 0) {
+        rc = 0; /* not an option mcring knows, or not one Swift reads here */
+    } else if (strcmp(key, "memcache_servers") == 0 && vlen == 0) {
+        rc = 0;
+    } else if (strcmp(key, "memcache_max_connections") == 0 &&
+               (!parse_int(value, &iv) || iv <= 0)) {
+        if (!parse_int(value, &iv))
+            conf_log(o, MCRING_LOG_WARNING,
+                     "%s:%d: memcache_max_connections = '%.64s' is not an "
+                     "integer; ignored, as Swift does",
+                     path, e->line, value);
+        rc = 0;
+    } else {
+        char msg[512];
+        rc = mcring_options_set(o, key, value, msg, sizeof(msg));
+        if (rc == MCRING_ECONFIG && strncmp(msg, "unknown option", 14) == 0)
+            rc = 0; /* Swift ignores options it does not know */
+        else if (rc != 0)
+            rc = err_set(err, errlen, rc, "%s:%d: %s", path, e->line, msg);
+    }
+    free(out.value);
+    return rc;
 }
 
 int mcring_options_load(mcring_options *o, const char *path, char *err,
@@ -685,6 +933,16 @@ int mcring_options_load(mcring_options *o, const char *path, char *err,
     if (o == NULL || path == NULL)
         return err_set(err, errlen, MCRING_EINVAL, "NULL argument");
     FILE *f = fopen(path, "rb");
+    if (f == NULL && (errno == ENOENT || errno == ENOTDIR)) {
+        /* Swift's ConfigParser.read() skips a missing file and the
+         * middleware keeps its defaults; say so instead of failing. */
+        conf_log(o, MCRING_LOG_WARNING,
+                 "memcache config %s not found; the options stay as they "
+                 "were (Swift's defaults unless set)",
+                 path);
+        return err_set(err, errlen, MCRING_CONF_MISSING,
+                       "%s: not found; nothing loaded", path);
+    }
     if (f == NULL)
         return err_set(err, errlen, MCRING_ECONFIG, "%s: cannot open: %s",
                        path, strerror(errno));
@@ -696,7 +954,7 @@ int mcring_options_load(mcring_options *o, const char *path, char *err,
         if (got == 0)
             break;
         if (n + 1 == cap) {
-            if (cap >= (16u << 20)) {
+            if (cap > CONF_MAX_SIZE) {
                 free(text);
                 fclose(f);
                 return err_set(err, errlen, MCRING_ECONFIG,
@@ -728,31 +986,43 @@ int mcring_options_load(mcring_options *o, const char *path, char *err,
 int options_load_text(mcring_options *o, const char *path, const char *data,
                       size_t n, char *err, size_t errlen)
 {
+    if (n > CONF_MAX_SIZE)
+        return err_set(err, errlen, MCRING_ECONFIG, "%s: larger than 16 MiB",
+                       path);
     if (memchr(data, '\0', n) != NULL)
         return err_set(err, errlen, MCRING_ECONFIG,
                        "%s: contains a NUL byte (not a text file)", path);
-    char *text = malloc(n + 1);
-    if (text == NULL)
-        return err_set(err, errlen, MCRING_ENOMEM, "out of memory");
-    memcpy(text, data, n);
-    text[n] = '\0';
-
+    if (!utf8_valid((const unsigned char *)data, n))
+        return err_set(err, errlen, MCRING_ECONFIG,
+                       "%s: not valid UTF-8 (Swift could not read it either)",
+                       path);
     conf c = {0};
-    int rc = parse_conf_text(path, text, &c, err, errlen);
-    free(text);
+    c.memcache = SECTION_NONE;
+    c.text = malloc(n + 1);
+    int rc = c.text ? 0 : MCRING_ENOMEM;
+    if (rc == 0) {
+        memcpy(c.text, data, n);
+        c.text[n] = '\0';
+        rc = parse_conf_text(&c, path, n, err, errlen);
+    }
 
-    /* Apply to a copy, so that any error leaves the options as they were. */
+    /* Apply to a copy, so that any error leaves the options as they were.
+     * Without a [memcache] section Swift reads nothing from the file, not
+     * even [DEFAULT]. */
     mcring_options tmp;
     if (rc == 0)
         rc = options_copy(&tmp, o);
     if (rc == 0) {
-        for (size_t i = 0; i < c.n && rc == 0; i++) {
+        interp_budget b = {n + CONF_INTERP_EXTRA, n + CONF_INTERP_EXTRA};
+        for (size_t i = 0; i < c.n && rc == 0 && c.memcache != SECTION_NONE;
+             i++) {
             const conf_entry *e = &c.e[i];
-            bool in_memcache = strcmp(e->section, "memcache") == 0;
-            bool inherited = strcmp(e->section, "DEFAULT") == 0 &&
-                             conf_find(&c, "memcache", e->key) == NULL;
+            bool in_memcache = e->section == c.memcache;
+            bool inherited =
+                e->section == SECTION_DEFAULT &&
+                conf_find(&c, c.memcache, e->key, e->key_len) == NULL;
             if (in_memcache || inherited)
-                rc = apply_entry(&tmp, &c, path, e, err, errlen);
+                rc = apply_entry(&tmp, &c, path, e, &b, err, errlen);
         }
         if (rc == 0) {
             free(tmp.config_path);

@@ -15,6 +15,8 @@ const char *mcring_strerror(int code)
         return "found, but the value cannot be decoded";
     case MCRING_NOT_STORED:
         return "not stored: the key already exists";
+    case MCRING_CONF_MISSING:
+        return "no such memcache.conf: nothing loaded";
 #define XX(name, val, msg)                                                     \
     case MCRING_##name:                                                        \
         return msg;
@@ -36,6 +38,8 @@ const char *mcring_err_name(int code)
         return "MCRING_UNDECODABLE";
     case MCRING_NOT_STORED:
         return "MCRING_NOT_STORED";
+    case MCRING_CONF_MISSING:
+        return "MCRING_CONF_MISSING";
 #define XX(name, val, msg)                                                     \
     case MCRING_##name:                                                        \
         return "MCRING_" #name;

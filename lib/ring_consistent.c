@@ -23,17 +23,22 @@ typedef struct consistent_ring {
 typedef struct cpoint {
     uint64_t v;
     uint32_t server;
-    const char *name;
 } cpoint;
 
-static int cpoint_cmp(const void *a, const void *b)
+static int cpoint_cmp(const void *a, const void *b, void *ctx)
 {
     const cpoint *x = a, *y = b;
     if (x->v != y->v)
         return x->v < y->v ? -1 : 1;
     /* Tie-break by name, not index: an index shifts when the list changes,
      * a name does not, so ties cannot move keys between unchanged servers. */
-    return strcmp(x->name, y->name);
+    char *const *names = ctx;
+    return strcmp(names[x->server], names[y->server]);
+}
+
+static uint64_t cpoint_key(const void *p)
+{
+    return ((const cpoint *)p)->v;
 }
 
 static uint64_t first64(const unsigned char d[MD5_LEN])
@@ -108,21 +113,36 @@ int ring_consistent_build(const server_list *servers, size_t tries,
         consistent_destroy(&r->head);
         return MCRING_ENOMEM;
     }
-    char buf[MCRING_NAME_MAX + 16];
+    /* Digests in batches (AVX2 MD5), then a bucket sort: linear in the
+     * number of points (docs/benchmarks.md). */
+    size_t most = 0;
+    for (size_t s = 0; s < r->head.nservers; s++)
+        if (r->head.weights[s] > most)
+            most = r->head.weights[s];
+    unsigned char (*d)[MD5_LEN] =
+        malloc(most * CONSISTENT_POINTS_PER_SERVER * MD5_LEN);
+    if (d == NULL) {
+        free(pts);
+        consistent_destroy(&r->head);
+        return MCRING_ENOMEM;
+    }
     size_t k = 0;
     for (size_t s = 0; s < r->head.nservers; s++) {
-        int points = (int)r->head.weights[s] * CONSISTENT_POINTS_PER_SERVER;
-        for (int i = 0; i < points; i++) {
-            int len = snprintf(buf, sizeof(buf), "%s-%d", r->head.names[s], i);
-            unsigned char d[MD5_LEN];
-            hash_md5(buf, (size_t)len, d);
-            pts[k].v = first64(d);
+        size_t points = (size_t)r->head.weights[s] * CONSISTENT_POINTS_PER_SERVER;
+        ring_md5_points(r->head.names[s], points, d);
+        for (size_t i = 0; i < points; i++) {
+            pts[k].v = first64(d[i]);
             pts[k].server = (uint32_t)s;
-            pts[k].name = r->head.names[s];
             k++;
         }
     }
-    qsort(pts, total, sizeof(*pts), cpoint_cmp);
+    free(d);
+    if (ring_sort(pts, total, sizeof(*pts), cpoint_key, cpoint_cmp,
+                  r->head.names) != 0) {
+        free(pts);
+        consistent_destroy(&r->head);
+        return MCRING_ENOMEM;
+    }
     for (size_t i = 0; i < total; i++) {
         r->points[i] = pts[i].v;
         r->owner[i] = pts[i].server;

@@ -30,6 +30,7 @@
 
 #include "error.h"
 #include "ring_common.h"
+#include "strmap.h"
 
 #if defined(__FAST_MATH__)
 #error "ring_ketama.c must not be built with -ffast-math: point counts follow IEEE single precision"
@@ -56,12 +57,18 @@ typedef struct kpoint {
     uint32_t entry; /* list entry that made it */
 } kpoint;
 
-static int kpoint_cmp(const void *a, const void *b)
+static int kpoint_cmp(const void *a, const void *b, void *ctx)
 {
+    (void)ctx;
     const kpoint *x = a, *y = b;
     if (x->value != y->value)
         return x->value < y->value ? -1 : 1;
     return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
+static uint64_t kpoint_key(const void *p)
+{
+    return (uint64_t)((const kpoint *)p)->value << 32;
 }
 
 /* The key's hash as the peer computes it, on the key as the peer sees it:
@@ -188,6 +195,7 @@ static char **point_prefixes(const ring_config *config,
         return NULL;
     }
     char buf[MCRING_NAME_MAX + 8];
+    strmap seen = {0}; /* twemproxy's names, for its duplicate check */
     for (size_t e = 0; e < servers->count; e++) {
         int len = point_prefix(config, servers, e, buf, sizeof(buf));
         if (len < 0 || (size_t)len >= sizeof(buf)) {
@@ -196,22 +204,33 @@ static char **point_prefixes(const ring_config *config,
                           servers->names[e]);
             goto fail;
         }
-        for (size_t d = 0; config->mode == RING_TWEMPROXY && d < e; d++)
-            if (strcmp(prefixes[d], buf) == 0) {
-                *rc = err_set(err, errlen, MCRING_ECONFIG,
-                              "servers '%s' and '%s' have the same name "
-                              "'%s', which twemproxy refuses",
-                              servers->names[d], servers->names[e], buf);
-                goto fail;
-            }
         prefixes[e] = strdup(buf);
         if (prefixes[e] == NULL) {
             *rc = MCRING_ENOMEM;
             goto fail;
         }
+        if (config->mode != RING_TWEMPROXY)
+            continue;
+        void *first;
+        int put = strmap_put(&seen, 0, prefixes[e], (size_t)len,
+                             (void *)(uintptr_t)(e + 1), &first);
+        if (put < 0) {
+            *rc = MCRING_ENOMEM;
+            goto fail;
+        }
+        if (put == 1) {
+            *rc = err_set(err, errlen, MCRING_ECONFIG,
+                          "servers '%s' and '%s' have the same name "
+                          "'%s', which twemproxy refuses",
+                          servers->names[(uintptr_t)first - 1],
+                          servers->names[e], buf);
+            goto fail;
+        }
     }
+    strmap_free(&seen);
     return prefixes;
 fail:
+    strmap_free(&seen);
     free_prefixes(prefixes, servers->count);
     return NULL;
 }
@@ -237,6 +256,8 @@ int ring_ketama_build(const ring_config *config, const server_list *servers,
     size_t entries = servers->count;
     char **prefixes = NULL;
     kpoint *pts = NULL;
+    unsigned char (*digests)[MD5_LEN] = NULL;
+    size_t digest_cap = 0;
     uint32_t *entry_server = ring_entry_servers(&r->head, servers);
     uint32_t *count = calloc(entries, sizeof(*count));
     if (entry_server == NULL || count == NULL) {
@@ -270,9 +291,11 @@ int ring_ketama_build(const ring_config *config, const server_list *servers,
         const char *prefix = prefixes[e];
         uint32_t strings = weighted ? count[e] / KETAMA_POINTS_PER_MD5
                                     : count[e];
-        for (uint32_t i = 0; i < strings; i++) {
-            int len = snprintf(str, sizeof(str), "%s-%u", prefix, i);
-            if (config->mode == RING_TWEMPROXY && len > TWEMPROXY_POINT_MAX) {
+        if (config->mode == RING_TWEMPROXY && strings > 0) {
+            /* The longest of its point strings: "<prefix>-<strings - 1>". */
+            int len = snprintf(str, sizeof(str), "%s-%u", prefix,
+                               strings - 1);
+            if (len > TWEMPROXY_POINT_MAX) {
                 rc = err_set(err, errlen, MCRING_ECONFIG,
                              "server '%s': twemproxy hashes at most %d bytes "
                              "of '%s-N' (a longer name or host overflows its "
@@ -280,27 +303,45 @@ int ring_ketama_build(const ring_config *config, const server_list *servers,
                              servers->names[e], TWEMPROXY_POINT_MAX, prefix);
                 goto fail;
             }
-            if (!weighted) {
-                pts[k].value = hash32((hash_fn)config->point_hash, str,
-                                      (size_t)len, config->signed_bytes);
-                pts[k++].entry = (uint32_t)e;
-                continue;
+        }
+        if (weighted) {
+            /* Four points per digest; digests in batches (AVX2 MD5). */
+            if (strings > digest_cap) {
+                free(digests);
+                digest_cap = strings;
+                digests = malloc(digest_cap * MD5_LEN);
+                if (digests == NULL) {
+                    rc = MCRING_ENOMEM;
+                    goto fail;
+                }
             }
-            unsigned char d[MD5_LEN];
-            hash_md5(str, (size_t)len, d);
-            for (int w = 0; w < KETAMA_POINTS_PER_MD5; w++) {
-                pts[k].value = hash_md5_word(d, w);
-                pts[k++].entry = (uint32_t)e;
-            }
+            ring_md5_points(prefix, strings, digests);
+            for (uint32_t i = 0; i < strings; i++)
+                for (int w = 0; w < KETAMA_POINTS_PER_MD5; w++) {
+                    pts[k].value = hash_md5_word(digests[i], w);
+                    pts[k++].entry = (uint32_t)e;
+                }
+            continue;
+        }
+        for (uint32_t i = 0; i < strings; i++) {
+            int len = snprintf(str, sizeof(str), "%s-%u", prefix, i);
+            pts[k].value = hash32((hash_fn)config->point_hash, str,
+                                  (size_t)len, config->signed_bytes);
+            pts[k++].entry = (uint32_t)e;
         }
     }
-    qsort(pts, total, sizeof(*pts), kpoint_cmp);
+    if (ring_sort(pts, total, sizeof(*pts), kpoint_key, kpoint_cmp, NULL) !=
+        0) {
+        rc = MCRING_ENOMEM;
+        goto fail;
+    }
     for (size_t i = 0; i < total; i++) {
         r->points[i] = pts[i].value;
         r->owner[i] = entry_server[pts[i].entry];
     }
     r->head.npoints = total;
     free(pts);
+    free(digests);
     free_prefixes(prefixes, entries);
     free(entry_server);
     free(count);
@@ -308,6 +349,7 @@ int ring_ketama_build(const ring_config *config, const server_list *servers,
     return 0;
 
 fail:
+    free(digests);
     free(pts);
     free_prefixes(prefixes, entries);
     free(entry_server);

@@ -1,7 +1,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
 #include "clock.h"
 #include "error.h"
 #include "state.h"
@@ -11,27 +10,20 @@ char state_grace_token;
 void registry_init(registry *r)
 {
     pthread_mutex_init(&r->lock, NULL);
-    r->head = NULL;
+    r->servers = (strmap){0};
+}
+
+static void free_server(void *value, void *ctx)
+{
+    (void)ctx;
+    server_free(value);
 }
 
 void registry_destroy(registry *r)
 {
-    server *s = r->head;
-    while (s != NULL) {
-        server *next = s->next;
-        server_free(s);
-        s = next;
-    }
-    r->head = NULL;
+    strmap_each(&r->servers, free_server, NULL);
+    strmap_free(&r->servers);
     pthread_mutex_destroy(&r->lock);
-}
-
-static server *registry_find(registry *r, const char *name)
-{
-    for (server *s = r->head; s != NULL; s = s->next)
-        if (strcmp(s->name, name) == 0)
-            return s;
-    return NULL;
 }
 
 static void settings_from_options(settings *s, const mcring_options *o)
@@ -54,26 +46,21 @@ static void settings_from_options(settings *s, const mcring_options *o)
     s->log_userdata = o->log_userdata;
 }
 
-/* Drops one state's reference to each of its servers; frees those no
- * state names any more. Registry locked. */
+/* Drops one state's reference to each of its first n servers; frees those
+ * no state names any more. Registry locked. */
 static void release_servers(registry *reg, server **servers, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         server *s = servers[i];
         if (s == NULL || --s->refs > 0)
             continue;
-        for (server **pp = &reg->head; *pp != NULL; pp = &(*pp)->next)
-            if (*pp == s) {
-                *pp = s->next;
-                break;
-            }
+        strmap_remove(&reg->servers, 0, s->name, strlen(s->name));
         server_free(s);
     }
 }
 
-int state_build(struct mcring_client *c, registry *reg,
-                const mcring_options *o, state **out, char *err,
-                size_t errlen)
+int state_prepare(const mcring_options *o, state **out, char *err,
+                  size_t errlen)
 {
     server_list list;
     int rc = server_list_parse(o->servers, &list, err, errlen);
@@ -85,8 +72,8 @@ int state_build(struct mcring_client *c, registry *reg,
         server_list_free(&list);
         return err_set(err, errlen, MCRING_ENOMEM, "out of memory");
     }
-    st->client = c;
     settings_from_options(&st->set, o);
+    st->max_connections = (uint32_t)o->max_connections;
     rc = ring_build(o->ring, &list, (size_t)o->tries, &st->ring, err, errlen);
     server_list_free(&list);
     if (rc != 0) {
@@ -102,46 +89,63 @@ int state_build(struct mcring_client *c, registry *reg,
             return rc;
         }
     }
+    *out = st;
+    return 0;
+}
 
+int state_attach(state *st, registry *reg, char *err, size_t errlen)
+{
     size_t n = st->ring->nservers;
-    st->servers = calloc(n, sizeof(*st->servers));
-    if (st->servers == NULL) {
-        rc = err_set(err, errlen, MCRING_ENOMEM, "out of memory");
-        goto fail;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const char *name = st->ring->names[i];
-        server *s = registry_find(reg, name);
+    server **servers = calloc(n ? n : 1, sizeof(*servers));
+    if (servers == NULL)
+        return err_set(err, errlen, MCRING_ENOMEM, "out of memory");
+    int rc = 0;
+    size_t done = 0;
+    for (; done < n; done++) {
+        const char *name = st->ring->names[done];
+        size_t len = strlen(name);
+        server *s = strmap_get(&reg->servers, 0, name, len);
         if (s == NULL) {
             /* An added server connects lazily, on its first request. */
-            rc = server_new(name, (uint32_t)o->max_connections, &s);
+            rc = server_new(name, st->max_connections, &s);
             if (rc != 0) {
                 err_set(err, errlen, rc, "server '%s': %s", name,
                         mcring_strerror(rc));
-                goto fail;
+                break;
             }
-            s->next = reg->head;
-            reg->head = s;
+            /* The map borrows the server's own copy of its name. */
+            if (strmap_put(&reg->servers, 0, s->name, len, s, NULL) < 0) {
+                server_free(s);
+                rc = err_set(err, errlen, MCRING_ENOMEM, "out of memory");
+                break;
+            }
         }
         s->refs++;
-        st->servers[i] = s;
+        servers[done] = s;
         rc = server_prepare_limit(s, &st->set.limits);
         if (rc != 0) {
             err_set(err, errlen, rc, "out of memory");
-            goto fail;
+            done++;
+            break;
         }
     }
-    *out = st;
+    if (rc != 0) {
+        release_servers(reg, servers, done);
+        free(servers);
+        return rc;
+    }
+    st->servers = servers;
+    st->reg = reg;
     return 0;
+}
 
-fail:
-    if (st->servers != NULL)
-        release_servers(reg, st->servers, n);
-    free(st->servers);
+void state_discard(state *st)
+{
+    if (st == NULL)
+        return;
     tls_ctx_unref(st->tls);
     ring_unref(st->ring);
     free(st);
-    return rc;
 }
 
 static void state_free_locked(state *st, registry *reg)
@@ -168,7 +172,7 @@ static void state_reclaim_rcu(struct rcu_head *head)
 {
     state *st = caa_container_of(head, state, rcu);
     TSAN_ACQUIRE(&state_grace_token);
-    state_reclaim_now(st, client_registry(st->client));
+    state_reclaim_now(st, st->reg);
 }
 
 void state_publish(state **slot, state *st, struct call_rcu_data *crdp)

@@ -32,6 +32,7 @@
 #include "config.h"
 #include "ring.h"
 #include "server.h"
+#include "strmap.h"
 #include "tls.h"
 #include "tsan.h"
 
@@ -48,34 +49,50 @@ typedef struct settings {
     void *log_userdata;
 } settings;
 
+typedef struct registry registry;
+
 typedef struct state {
     mcring_ring *ring;  /* referenced */
-    server **servers;   /* ring server index -> server (referenced) */
+    server **servers;   /* ring server index -> server (referenced); NULL
+                         * until state_attach */
+    uint32_t max_connections; /* for servers this state creates */
     settings set;
     tls_ctx *tls;       /* NULL: plain TCP */
-    struct mcring_client *client;
+    registry *reg;      /* where its servers are registered (the reclaimer
+                         * drops its references there) */
     struct rcu_head rcu;
 } state;
 
-/* The writer side of a client: the registry and the lock serialising
- * reconfigurations and reclamations. */
-typedef struct registry {
+/* The writer side of a client: the registry of server objects by name and
+ * the lock serialising the attachment of states and their reclamation. */
+struct registry {
     pthread_mutex_t lock;
-    server *head;
-} registry;
+    strmap servers; /* name -> server */
+};
 
 void registry_init(registry *r);
 /* Frees every server still registered (client teardown). */
 void registry_destroy(registry *r);
 
 /*
- * Builds a state from options, reusing registered servers by name. Returns
- * 0, MCRING_ENOMEM, MCRING_ECONFIG/EADDR/ENOSERVERS (bad options) or
- * MCRING_ETLS. On failure nothing changes. Call with the registry locked.
+ * Building a state, in two steps so that the expensive one runs without the
+ * registry lock (a reconfiguration to 100,000 servers must not stall
+ * another writer, the reclaimer, or a client being freed):
+ *
+ * state_prepare parses the server list, builds the ring and the TLS
+ * context. No lock; any thread. Returns 0, MCRING_ENOMEM,
+ * MCRING_ECONFIG/EADDR/ENOSERVERS (bad options) or MCRING_ETLS.
+ *
+ * state_attach gives the prepared state its server objects, reusing
+ * registered ones by name and registering new ones. Call with the registry
+ * locked. 0 or MCRING_ENOMEM; on failure the state is as prepared.
+ *
+ * state_discard frees a prepared state that was never attached. Any thread.
  */
-int state_build(struct mcring_client *c, registry *reg,
-                const mcring_options *o, state **out, char *err,
-                size_t errlen);
+int state_prepare(const mcring_options *o, state **out, char *err,
+                  size_t errlen);
+int state_attach(state *st, registry *reg, char *err, size_t errlen);
+void state_discard(state *st);
 
 /* Publishes st as *slot and hands the previous state to call_rcu for
  * reclamation, on the client's own call_rcu worker (crdp). Call with the

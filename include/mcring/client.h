@@ -68,8 +68,10 @@ MCRING_API int mcring_client_set_servers(mcring_client *client,
  * file from a background thread every `interval` seconds, applying it again
  * whenever it changes. A file that fails to load is reported through the
  * log callback and the running configuration stays. Replaces an earlier
- * watch. Returns 0, MCRING_ESYS (no thread) or the error of the first
- * load.
+ * watch. Returns 0, MCRING_CONF_MISSING (no file yet: watched until it
+ * appears), MCRING_ESYS (no thread) or the error of the first load.
+ * mcring_client_free() abandons a reload in progress rather than wait for
+ * it.
  * Threads: one thread at a time per client among mcring_client_watch(),
  * mcring_client_reload() and mcring_client_free(); safe while other
  * threads make calls.
@@ -81,8 +83,9 @@ MCRING_API int mcring_client_watch(mcring_client *client, const char *path,
 /*
  * Applies the watched file (or the file the options were loaded from) now,
  * as a watcher does on a change; for SIGHUP handlers' main loops (not for
- * the handler itself). Returns 0 or what mcring_client_watch()'s load
- * returns; on failure the running configuration stays.
+ * the handler itself). Returns 0, MCRING_CONF_MISSING (the running
+ * configuration stays) or what mcring_client_watch()'s load returns; on
+ * failure the running configuration stays.
  * Threads: as mcring_client_watch().
  * Ownership: nothing changes hands.
  */

@@ -37,6 +37,11 @@ MCRING_BEGIN_DECLS
  * not). Returned by no call of this release: reserved for mcring_add and
  * mcring_replace, due in the next. */
 #define MCRING_NOT_STORED 3
+/* A memcache.conf that does not exist: nothing was read and nothing
+ * changed (Swift's loader silently keeps its defaults; mcring also says so
+ * in the log). Returned by mcring_options_load, mcring_client_watch (which
+ * then watches for the file to appear) and mcring_client_reload. */
+#define MCRING_CONF_MISSING 4
 
 /*
  * ---- failures: XX(name, value, message) --------------------------------

@@ -100,10 +100,18 @@ MCRING_API int mcring_options_set(mcring_options *opts, const char *name,
                                   const char *value, char *err, size_t errlen);
 
 /*
- * Reads the [memcache] section of a Swift memcache.conf file and applies
- * every option in it (names as for mcring_options_set; unknown names are
- * ignored, as Swift does). All-or-nothing: on any error nothing is applied.
- * Returns 0, MCRING_ECONFIG (syntax, bad value, unreadable file) or
+ * Reads a Swift memcache.conf as Swift's middleware does (Python's
+ * ConfigParser; docs/swift-compat.md): the options of its [memcache]
+ * section, with [DEFAULT]'s inherited, applied on top of opts (names as for
+ * mcring_options_set; unknown names are ignored, as Swift does). An empty
+ * memcache_servers, or a memcache_max_connections that is not a positive
+ * integer, leaves that option as it was; max_connections is ignored in the
+ * file (Swift reads it only from the proxy's own config). A file without a
+ * [memcache] section changes nothing. All-or-nothing: on any error nothing
+ * is applied. Returns 0, MCRING_CONF_MISSING (no such file: nothing read,
+ * the options unchanged, a warning in the log, as Swift silently keeps its
+ * defaults), MCRING_ECONFIG (syntax, bad value, unreadable file,
+ * interpolation expanding past the file's size plus 1 MiB) or
  * MCRING_EADDR.
  * Threads: one thread at a time per options object.
  * Ownership: path is copied (a client watching the file reads it again

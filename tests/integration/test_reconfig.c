@@ -182,3 +182,78 @@ Test(reconfig, a_watched_config_file_swaps_the_ring)
     mcring_options_free(o);
     unlink(path);
 }
+
+/* A reload of a file just replaced by a large one (100,000 servers) builds
+ * its ring outside the registry lock and gives up between its phases when
+ * the watcher stops: mcring_client_set_servers goes through while it runs, and
+ * mcring_client_free abandons it instead of waiting for it. Asserted on
+ * what happened (the log and the ring), not on wall time. */
+Test(reconfig, a_slow_reload_holds_up_neither_set_servers_nor_free,
+     .timeout = 120)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/mcring-slow-%d.conf", getpid());
+    write_file(path, "[memcache]\nmemcache_servers = 10.0.0.1\n");
+    enum { N = 100000 };
+    char *big = malloc((size_t)N * 24 + 64);
+    size_t n = (size_t)sprintf(big, "[memcache]\nmemcache_servers = ");
+    for (int i = 0; i < N; i++)
+        n += (size_t)sprintf(big + n, "%s10.%d.%d.%d", i ? "," : "",
+                             i / 65536 % 256 + 1, i / 256 % 256, i % 256);
+    big[n++] = '\n';
+    big[n] = '\0';
+
+    log_capture lc = {0};
+    mcring_options *o = opts_for("10.0.0.1", NULL);
+    mcring_options_set_log(o, log_capture_fn, &lc);
+    mcring_client *c = client_for(o);
+    char err[256];
+    cr_assert_eq(mcring_client_watch(c, path, 0.01, err, sizeof(err)), 0, "%s",
+                 err);
+    write_file(path, big);
+    double deadline = now_s() + 10;
+    while (log_count(&lc, "Reloading memcache config") < 1 &&
+           now_s() < deadline)
+        usleep(500);
+    cr_assert_eq(log_count(&lc, "Reloading memcache config"), 1,
+                 "the watcher picked the new file up");
+
+    cr_assert_eq(mcring_client_set_servers(c, "10.0.0.2,10.0.0.3", err, sizeof(err)),
+                 0, "%s", err);
+    cr_assert_eq(log_count(&lc, "Reloaded memcache config"), 0,
+                 "mcring_client_set_servers returned while the reload ran");
+    cr_assert(wait_for_size(c, 2, NULL), "and its servers are live");
+
+    mcring_client_free(c);
+    cr_assert_eq(log_count(&lc, "abandoned: the watcher is stopping"), 1,
+                 "the reload was abandoned, not waited for");
+    cr_assert_eq(log_count(&lc, "Reloaded memcache config"), 0);
+    mcring_options_free(o);
+    free(big);
+    unlink(path);
+}
+
+/* A watched file that does not exist yet: the watch starts, says so, and
+ * applies the file once it appears. */
+Test(reconfig, watching_a_file_that_is_not_there_yet)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/mcring-later-%d.conf", getpid());
+    unlink(path);
+    log_capture lc = {0};
+    mcring_options *o = opts_for("10.0.0.1", NULL);
+    mcring_options_set_log(o, log_capture_fn, &lc);
+    mcring_client *c = client_for(o);
+    char err[256];
+    cr_assert_eq(mcring_client_watch(c, path, 0.02, err, sizeof(err)),
+                 MCRING_CONF_MISSING);
+    cr_assert_eq(log_count(&lc, "not found, keeping the running one"), 1);
+    cr_assert_eq(mcring_client_reload(c, err, sizeof(err)),
+                 MCRING_CONF_MISSING);
+    cr_assert(wait_for_size(c, 1, "10.0.0.1"), "nothing changed");
+    write_file(path, "[memcache]\nmemcache_servers = 10.0.0.4, 10.0.0.5\n");
+    cr_assert(wait_for_size(c, 2, "10.0.0.4"), "applied once it appeared");
+    mcring_client_free(c);
+    mcring_options_free(o);
+    unlink(path);
+}

@@ -171,6 +171,72 @@ def mode_ops():
         sys.stdout.write(json.dumps(encode(result)) + '\n')
 
 
+class RecordedTls(object):
+    """Stands for ssl.create_default_context's result: records the files
+    Swift hands to it instead of reading them."""
+
+    def __init__(self, cafile=None):
+        self.cafile = cafile
+        self.chain = None
+
+    def load_cert_chain(self, certfile, keyfile=None):
+        self.chain = (certfile, keyfile)
+
+
+def hexs(v):
+    return '-' if not v else v.encode('utf-8', 'surrogateescape').hex()
+
+
+def mode_conf():
+    from swift.common.middleware import memcache as middleware
+    middleware.ssl.create_default_context = RecordedTls
+    out = sys.stdout
+    for line in sys.stdin:
+        d = line.rstrip('\n')
+        try:
+            mw = middleware.MemcacheMiddleware(None, {'swift_dir': d})
+        except Exception as e:
+            out.write('error\t%s\n' % type(e).__name__)
+            continue
+        ring = mw.memcache
+        servers = list(ring._client_cache)
+        pools = [p.max_size for p in ring._client_cache.values()]
+        tls = mw.tls_context
+        chain = tls.chain if tls is not None and tls.chain else (None, None)
+        fields = [
+            'ok',
+            ','.join(hexs(s) for s in servers) or '-',
+            str(pools[0]) if pools else '-',
+            repr(ring._connect_timeout), repr(ring._pool_timeout),
+            repr(ring._io_timeout), str(ring._tries),
+            repr(float(ring._error_limit_count)),
+            repr(float(ring._error_limit_time)),
+            str(ring.item_size_warning_threshold),
+            '1' if tls is not None else '0',
+            hexs(tls.cafile) if tls is not None else '-',
+            hexs(chain[0]), hexs(chain[1]),
+        ]
+        out.write('\t'.join(fields) + '\n')
+
+
+def mode_socket():
+    from eventlet.green import socket
+    from swift.common.utils import parse_socket_string
+    out = sys.stdout
+    for line in sys.stdin:
+        text = bytes.fromhex(line.strip()).decode('utf-8')
+        try:
+            host, port = parse_socket_string(text,
+                                             memcached.DEFAULT_MEMCACHED_PORT)
+            addrs = socket.getaddrinfo(host, port, socket.AF_UNSPEC,
+                                       socket.SOCK_STREAM)
+            family, _, _, _, sockaddr = addrs[0]
+            fam = 'inet6' if family == socket.AF_INET6 else 'inet'
+            out.write('ok %s %s %d\n' % (fam, sockaddr[0], sockaddr[1]))
+        except Exception as e:
+            out.write('error %s\n' % type(e).__name__)
+
+
 def main():
     mode = sys.argv[1]
     if mode == 'order':
@@ -179,6 +245,10 @@ def main():
         mode_errors()
     elif mode == 'ops':
         mode_ops()
+    elif mode == 'conf':
+        mode_conf()
+    elif mode == 'socket':
+        mode_socket()
     else:
         raise SystemExit('unknown mode ' + mode)
 

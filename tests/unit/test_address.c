@@ -1,5 +1,6 @@
 /* Server strings and lists, as Swift's parse_socket_string reads them. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "address.h"
@@ -60,7 +61,14 @@ Test(address, swift_errors)
     parse_bad("[::1]x");
     parse_bad("[::1");
     parse_bad("[]");
-    parse_bad("[not-an-address]:5");
+    parse_bad("[not an address]:5");
+    parse_bad("[a:b]");
+    parse_bad("[::1]:+5");
+    parse_bad("host:-5");
+    parse_bad("host:+");
+    parse_bad("host:++5");
+    parse_bad("host:memcache");
+    parse_bad("host: 5");
     parse_bad("host:");
     parse_bad("host:abc");
     parse_bad("host:0");
@@ -70,6 +78,35 @@ Test(address, swift_errors)
     parse_bad("host\n");
     parse_bad("ho$t");
     parse_bad("");
+}
+
+Test(address, brackets_and_signs_as_swift_connects_with_them)
+{
+    /* Swift's IPV6_RE takes anything in brackets and getaddrinfo resolves
+     * it: IPv4 addresses and host names work bracketed too. */
+    static const struct {
+        const char *in, *host;
+        unsigned port;
+        bool v6;
+    } ok[] = {
+        {"[127.0.0.1]:11211", "127.0.0.1", 11211, false},
+        {"[127.0.0.1]", "127.0.0.1", 11211, false},
+        {"[localhost]", "localhost", 11211, false},
+        {"[cache-1.example.com]:00099", "cache-1.example.com", 99, false},
+        {"[::ffff:127.0.0.1]:7", "::ffff:127.0.0.1", 7, true},
+        /* glibc reads a numeric service with strtoul: a '+' is taken. */
+        {"localhost:+11211", "localhost", 11211, false},
+        {"10.0.0.1:+0099", "10.0.0.1", 99, false},
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        address a = parse_ok(ok[i].in);
+        cr_assert_str_eq(a.host, ok[i].host, "%s", ok[i].in);
+        cr_assert_eq(a.port_num, ok[i].port, "%s", ok[i].in);
+        cr_assert_eq(a.is_ipv6_literal, ok[i].v6, "%s", ok[i].in);
+        char port[8];
+        snprintf(port, sizeof(port), "%u", ok[i].port);
+        cr_assert_str_eq(a.port, port, "the port normalised for getaddrinfo");
+    }
 }
 
 Test(address, list_tolerates_spaces_and_empty_entries)
@@ -84,6 +121,33 @@ Test(address, list_tolerates_spaces_and_empty_entries)
     cr_assert_str_eq(l.names[1], "b:2");
     cr_assert_str_eq(l.names[2], "[::1]:3");
     server_list_free(&l);
+
+    /* Swift strips entries with str.strip(): every Unicode white space
+     * character, before and after, in any mix. */
+    static const char *const spaces[] = {
+        "\t", "\v", "\f", "\r", "\n", "\x1c", "\x1f", " ",
+        "\xc2\x85", "\xc2\xa0", "\xe1\x9a\x80", "\xe2\x80\x80",
+        "\xe2\x80\x8a", "\xe2\x80\xa8", "\xe2\x80\xa9",
+        "\xe2\x80\xaf", "\xe2\x81\x9f", "\xe3\x80\x80"};
+    size_t ns = sizeof(spaces) / sizeof(spaces[0]);
+    for (size_t i = 0; i < ns; i++) {
+        char text[128];
+        snprintf(text, sizeof(text), "%sa:1%s%s,%s%sb:2%s", spaces[i],
+                 spaces[(i + 1) % ns], spaces[i], spaces[(i + 5) % ns],
+                 spaces[i], spaces[(i + 7) % ns]);
+        cr_assert_eq(server_list_parse(text, &l, err, sizeof(err)), 0,
+                     "space %zu: %s", i, err);
+        cr_assert_eq(l.count, 2);
+        cr_assert_str_eq(l.names[0], "a:1", "space %zu", i);
+        cr_assert_str_eq(l.names[1], "b:2", "space %zu", i);
+        server_list_free(&l);
+    }
+    /* Not white space to Python: U+200B (zero width space), U+FEFF. */
+    cr_assert_neq(server_list_parse("\xe2\x80\x8b" "a:1", &l, err,
+                                    sizeof(err)),
+                  0);
+    cr_assert_neq(server_list_parse("a:1\xef\xbb\xbf", &l, err, sizeof(err)),
+                  0);
 }
 
 Test(address, list_keeps_duplicates_and_exact_text)
