@@ -101,3 +101,24 @@ bool server_record_error(server *s, const limit_params *lp, int64_t now)
     pthread_mutex_unlock(&s->err_lock);
     return banned;
 }
+
+void server_inherit(server *s, server *old)
+{
+    pthread_mutex_lock(&old->err_lock);
+    if (old->err_cap > 0) {
+        s->err_times = malloc(old->err_cap * sizeof(*s->err_times));
+        if (s->err_times != NULL) {
+            memcpy(s->err_times, old->err_times,
+                   old->err_cap * sizeof(*s->err_times));
+            s->err_cap = old->err_cap;
+            s->err_count = old->err_count;
+            s->err_head = old->err_head;
+        }
+    }
+    pthread_mutex_unlock(&old->err_lock);
+    atomic_store(&s->limited_until, atomic_load(&old->limited_until));
+    atomic_store(&s->requests, atomic_load(&old->requests));
+    atomic_store(&s->errors, atomic_load(&old->errors));
+    atomic_store(&s->connects, atomic_load(&old->connects));
+    atomic_store(&s->pool.fence_hint, atomic_load(&old->pool.fence_hint));
+}

@@ -47,12 +47,16 @@ typedef struct server {
 
     /* Owned by the client's writer side (under its writer lock). */
     unsigned refs;       /* rings (states) naming this server */
-    struct server *next; /* in the client's registry */
 } server;
 
 /* Creates a server for a validated server string. 0, MCRING_EADDR or
  * MCRING_ENOMEM. */
 int server_new(const char *name, uint32_t max_connections, server **out);
+/* Makes s the successor of old (same name, another pool size): its error
+ * history, ban, counters and what is known of fences carry over; its
+ * connections do not. Writer side; old may still be serving calls. */
+void server_inherit(server *s, server *old);
+
 /* Closes its connections and frees it. No slot may be borrowed. */
 void server_free(server *s);
 

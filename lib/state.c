@@ -54,7 +54,11 @@ static void release_servers(registry *reg, server **servers, size_t n)
         server *s = servers[i];
         if (s == NULL || --s->refs > 0)
             continue;
-        strmap_remove(&reg->servers, 0, s->name, strlen(s->name));
+        /* A server replaced by a successor of another pool size is no
+         * longer the one the registry names. */
+        size_t len = strlen(s->name);
+        if (strmap_get(&reg->servers, 0, s->name, len) == s)
+            strmap_remove(&reg->servers, 0, s->name, len);
         server_free(s);
     }
 }
@@ -105,6 +109,30 @@ int state_attach(state *st, registry *reg, char *err, size_t errlen)
         const char *name = st->ring->names[done];
         size_t len = strlen(name);
         server *s = strmap_get(&reg->servers, 0, name, len);
+        if (s != NULL && s->pool.size != st->max_connections) {
+            /* memcache_max_connections changed: a server that stays gets a
+             * pool of the new size. Its successor takes over its error
+             * history, ban and counters; the old object keeps serving the
+             * calls in flight on the states that name it and goes with
+             * the last of them. */
+            server *n;
+            rc = server_new(name, st->max_connections, &n);
+            if (rc != 0) {
+                err_set(err, errlen, rc, "server '%s': %s", name,
+                        mcring_strerror(rc));
+                break;
+            }
+            server_inherit(n, s);
+            strmap_remove(&reg->servers, 0, name, len);
+            if (strmap_put(&reg->servers, 0, n->name, len, n, NULL) < 0) {
+                /* Cannot happen (a slot was just freed); keep the old. */
+                strmap_put(&reg->servers, 0, s->name, len, s, NULL);
+                server_free(n);
+                rc = err_set(err, errlen, MCRING_ENOMEM, "out of memory");
+                break;
+            }
+            s = n;
+        }
         if (s == NULL) {
             /* An added server connects lazily, on its first request. */
             rc = server_new(name, st->max_connections, &s);

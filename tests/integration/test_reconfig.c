@@ -1,6 +1,8 @@
 /* Live reconfiguration: ring swaps keep the servers that stay, drop the
  * ones that go, and reloads of a watched memcache.conf. */
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,4 +258,82 @@ Test(reconfig, watching_a_file_that_is_not_there_yet)
     mcring_client_free(c);
     mcring_options_free(o);
     unlink(path);
+}
+
+typedef struct load_arg {
+    mcring_client *c;
+    atomic_bool *stop;
+    atomic_uint *max_open;
+    int bad;
+} load_arg;
+
+static void *load(void *p)
+{
+    load_arg *a = p;
+    mcring_item it = MCRING_ITEM_INIT;
+    while (!atomic_load(a->stop)) {
+        if (mcring_get(a->c, "k", 1, &it) != MCRING_OK)
+            a->bad++;
+        mcring_server_stats st;
+        mcring_client_server_stats(a->c, &st, 1);
+        unsigned m = atomic_load(a->max_open);
+        while (st.conns_open > m &&
+               !atomic_compare_exchange_weak(a->max_open, &m, st.conns_open))
+            ;
+    }
+    mcring_item_release(&it);
+    return NULL;
+}
+
+static unsigned busiest(mcring_client *c)
+{
+    atomic_bool stop = false;
+    atomic_uint max_open = 0;
+    load_arg a[8];
+    pthread_t t[8];
+    for (int i = 0; i < 8; i++) {
+        a[i] = (load_arg){c, &stop, &max_open, 0};
+        pthread_create(&t[i], NULL, load, &a[i]);
+    }
+    usleep(300000);
+    atomic_store(&stop, true);
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        cr_assert_eq(a[i].bad, 0);
+    }
+    return atomic_load(&max_open);
+}
+
+Test(reconfig, a_new_max_connections_applies_to_servers_that_stay)
+{
+    mc_start(&srv[0], NULL);
+    /* One request per connection, so that eight threads want eight. */
+    mcring_options *o = opts_for(srv[0].name, "memcache_max_connections", "2",
+                                 "pipelining", "false", NULL);
+    mcring_client *c = client_for(o);
+    cr_assert_eq(mcring_set(c, "k", 1, "v", 1, 0, 0), MCRING_OK);
+    cr_assert_leq(busiest(c), 2);
+    mcring_server_stats before;
+    mcring_client_server_stats(c, &before, 1);
+    cr_assert_eq(before.max_connections, 2);
+
+    cr_assert_eq(mcring_options_set(o, "memcache_max_connections", "5", NULL,
+                                    0),
+                 0);
+    cr_assert_eq(mcring_client_reconfigure(c, o, NULL, 0), 0);
+    mcring_server_stats after;
+    mcring_client_server_stats(c, &after, 1);
+    cr_assert_eq(after.max_connections, 5, "applied, not just accepted");
+    cr_assert_geq(after.requests, before.requests, "counters carry over");
+    unsigned open = busiest(c);
+    cr_assert_gt(open, 2, "more than the old limit: %u", open);
+    cr_assert_leq(open, 5);
+
+    cr_assert_eq(mcring_options_set(o, "memcache_max_connections", "1", NULL,
+                                    0),
+                 0);
+    cr_assert_eq(mcring_client_reconfigure(c, o, NULL, 0), 0);
+    cr_assert_leq(busiest(c), 1, "and down again");
+    mcring_client_free(c);
+    mcring_options_free(o);
 }
