@@ -4,14 +4,16 @@
 
 #define NSERVERS 6
 #define KILLABLE 5
-#define NTHREADS 8
+#define MAX_THREADS 1024
 #define NKEYS 500
-#define NCOUNTERS 8
-#define MAX_CONNS 4
+#define NCOUNTERS 4
+#define MAX_CONNS 2
 
 typedef struct stress_report {
     double seconds;
-    long ops, swaps, mode_flips, kills, log_lines;
+    int threads;
+    long ops, swaps, mode_flips, kills, stops, log_lines;
+    long multi_gets, deletes;
     long swap_errors;
     char swap_error[256];
     long failures;
@@ -24,8 +26,9 @@ typedef struct stress_report {
     double join_seconds, free_seconds;
 } stress_report;
 
-/* Starts the servers, runs the scenario for `seconds`, stops everything. */
-void stress_run(double seconds, stress_report *rep);
+/* Starts the servers, runs the scenario for `seconds` with `threads`
+ * callers (at most MAX_THREADS), stops everything. */
+void stress_run(double seconds, int threads, stress_report *rep);
 
 /* Prints the report and returns the number of checks that failed. */
 int stress_judge(const stress_report *rep);

@@ -5,7 +5,8 @@
  * what was added, that no server's open connections exceed
  * max_connections, and that nothing — connection, descriptor, or (under
  * ASan) allocation — is left behind. Length: MCRING_STRESS_SECONDS (the
- * meson option stress_seconds).
+ * meson option stress_seconds); callers: MCRING_STRESS_THREADS (the meson
+ * option stress_threads).
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -15,7 +16,8 @@
 Test(stress, swaps_under_load, .timeout = 1800)
 {
     const char *env = getenv("MCRING_STRESS_SECONDS");
+    const char *threads = getenv("MCRING_STRESS_THREADS");
     stress_report r;
-    stress_run(env ? atof(env) : 8, &r);
+    stress_run(env ? atof(env) : 8, threads ? atoi(threads) : 256, &r);
     cr_assert_eq(stress_judge(&r), 0, "see the report above");
 }
