@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <mcring.h>
 
@@ -15,6 +16,7 @@ typedef struct cli {
     mcring_options *opts;
     const char *config_path;
     bool verbose;
+    bool markdown; /* options --markdown */
     double ttl;
     const char *codec; /* set --codec: raw (default), json, msgpack */
     long keys;          /* ring-diff, stats: how many keys */
@@ -49,5 +51,9 @@ int cmd_ring_diff(cli *c);
 int cmd_stats(cli *c);
 int cmd_monitor(cli *c);
 int cmd_bench(cli *c);
+int cmd_options(cli *c);
+
+/* Every option, two lines each, for --help. */
+void cli_print_options(FILE *f);
 
 #endif

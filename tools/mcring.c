@@ -49,6 +49,8 @@ static void usage(FILE *f)
         "                             probe and print counters every S seconds;\n"
         "                             reloads --config when it changes or on\n"
         "                             SIGHUP\n"
+        "  options [--markdown]       every option (-o NAME=VALUE), its\n"
+        "                             default and what it takes\n"
         "\n"
         "Server lists take host:port:weight for weighted rings and\n"
         "host:port:weight name for twemproxy's named servers. locate prints\n"
@@ -79,8 +81,11 @@ static void usage(FILE *f)
         "  -v, --verbose        print what the library logs to stderr\n"
         "  -h, --help           this text\n"
         "      --version        print the library version\n"
-        "Exit status: 0 done, 1 miss, 2 error.\n",
+        "Exit status: 0 done, 1 miss, 2 error.\n"
+        "\n"
+        "memcache.conf options (-o NAME=VALUE; [mcring]: not Swift's):\n",
         f);
+    cli_print_options(f);
 }
 
 int cli_fail(const char *what, const char *why)
@@ -129,6 +134,7 @@ static int parse_number(const char *what, const char *s, double *out)
 
 enum {
     OPT_VERSION = 1000,
+    OPT_MARKDOWN,
     OPT_TTL,
     OPT_KEYS,
     OPT_SEED,
@@ -160,6 +166,7 @@ static const struct option long_opts[] = {
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"markdown", no_argument, NULL, OPT_MARKDOWN},
     {"ttl", required_argument, NULL, OPT_TTL},
     {"keys", required_argument, NULL, OPT_KEYS},
     {"seed", required_argument, NULL, OPT_SEED},
@@ -191,6 +198,7 @@ static const struct {
     {"decr", cmd_decr},         {"locate", cmd_locate},
     {"ring-diff", cmd_ring_diff}, {"stats", cmd_stats},
     {"monitor", cmd_monitor},   {"bench", cmd_bench},
+    {"options", cmd_options},
 };
 
 /* Options apply in a fixed order whatever the command line's order:
@@ -283,6 +291,9 @@ int main(int argc, char **argv)
             usage(stdout);
             rc = 0;
             goto out;
+        case OPT_MARKDOWN:
+            c.markdown = true;
+            break;
         case OPT_VERSION:
             printf("mcring %s\n", mcring_version());
             rc = 0;

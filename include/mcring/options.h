@@ -50,49 +50,13 @@ MCRING_API void mcring_options_free(mcring_options *opts);
 /*
  * Sets one option by its memcache.conf name, value as text, validated now:
  * a bad value returns MCRING_ECONFIG (MCRING_EADDR for a bad server list),
- * writes why into err, and leaves the options unchanged.
- *
- *  memcache_servers              comma-separated server strings
- *  memcache_max_connections      connections per server (<= 0 means 2)
- *  connect_timeout               seconds, > 0              (0.3)
- *  pool_timeout                  seconds, > 0              (1.0)
- *  io_timeout                    seconds, > 0              (2.0)
- *  tries                         servers tried per call    (3)
- *  error_suppression_interval    seconds; <= 0 disables    (60)
- *  error_suppression_limit       errors allowed per window (10)
- *  item_size_warning_threshold   bytes; -1 disables        (-1)
- *  tls_enabled, tls_cafile, tls_certfile, tls_keyfile
- *  ring_mode                     placement (swift):
- *                                  swift, consistent,
- *                                  libmemcached-ketama,
- *                                  libmemcached-ketama-weighted,
- *                                  twemproxy, pymemcache
- *                                (the last four put every key where that
- *                                client does: docs/placement.md)
- *  ring_hash                     key hash of libmemcached-ketama (default
- *                                one_at_a_time), libmemcached-ketama-weighted
- *                                (md5) and twemproxy (fnv1a_64): one of
- *                                one_at_a_time, md5, crc16, crc32 (= crc),
- *                                crc32a, fnv1_64, fnv1a_64, fnv1_32,
- *                                fnv1a_32, hsieh, murmur, jenkins, murmur3;
- *                                empty: the mode's default
- *  ring_point_hash               libmemcached-ketama's hash of its point
- *                                strings (default: ring_hash)
- *  ring_signed_bytes             true: key bytes >= 0x80 hash as the peers'
- *                                signed char does on x86-64; false: as on
- *                                unsigned-char platforms (true)
- *  ring_socket_port              libmemcached modes: the port a Unix socket's
- *                                point strings carry, 11211 (added with
- *                                memcached_server_add) or 0 (added with
- *                                memcached_server_add_unix_socket) (11211)
- *  key_mode                      swift (MD5 hex on the wire) | raw (swift)
- *  item_size_max                 largest value sent or accepted (1048576)
- *
- * A hash a mode does not use, weights (host:port:weight) in a mode without
- * weights, or server names (host:port:weight name, twemproxy only) are
- * refused when the ring is built (mcring_client_new, mcring_ring_new ...),
- * with MCRING_ECONFIG and the reason.
- *
+ * writes why into err, and leaves the options unchanged. The options, their
+ * defaults and what each takes are listed by mcring_option_docs(), in
+ * `mcring --help` and in docs/options.md (all made from one table).
+ * A hash a ring mode does not use, weights (host:port:weight) in a mode
+ * without weights, or server names (host:port:weight name, twemproxy only)
+ * are refused when the ring is built (mcring_client_new, mcring_ring_new
+ * ...), with MCRING_ECONFIG and the reason.
  * Threads: one thread at a time per options object.
  * Ownership: name and value are copied; nothing is kept.
  */
@@ -128,6 +92,25 @@ MCRING_API int mcring_options_load(mcring_options *opts, const char *path,
  */
 MCRING_API void mcring_options_set_log(mcring_options *opts, mcring_log_fn fn,
                                        void *userdata);
+
+/* One option as documented: every field is a static string. */
+typedef struct mcring_option_doc {
+    const char *name;          /* as in memcache.conf and mcring_options_set */
+    const char *type;          /* servers, integer, bytes, seconds, number,
+                                * boolean, path or word */
+    const char *default_value; /* as text */
+    const char *takes;         /* what values it takes */
+    int swift;                 /* nonzero: Swift's memcache.conf has it */
+    const char *doc;           /* one line */
+} mcring_option_doc;
+
+/*
+ * Every option there is: sets *out (when not NULL) to an array of them, in
+ * the order of the documentation, and returns how many.
+ * Threads: thread-safe.
+ * Ownership: the array and its strings are the library's, valid forever.
+ */
+MCRING_API size_t mcring_option_docs(const mcring_option_doc **out);
 
 MCRING_END_DECLS
 

@@ -737,3 +737,39 @@ Test(conf, a_hundred_thousand_options_and_sections, .timeout = 60)
     mcring_options_free(o);
     free(t);
 }
+
+Test(config, every_option_in_the_table_takes_its_documented_default)
+{
+    const mcring_option_doc *d;
+    size_t n = mcring_option_docs(&d);
+    cr_assert_geq(n, 20);
+    mcring_options *o;
+    cr_assert_eq(mcring_options_new(&o), 0);
+    for (size_t i = 0; i < n; i++) {
+        char err[256] = "";
+        cr_assert_eq(mcring_options_set(o, d[i].name, d[i].default_value, err,
+                                        sizeof(err)),
+                     0, "%s = '%s': %s", d[i].name, d[i].default_value, err);
+        cr_assert(d[i].doc[0] != '\0' && d[i].takes[0] != '\0', "%s",
+                  d[i].name);
+        /* Names are unique. */
+        for (size_t j = 0; j < i; j++)
+            cr_assert_str_neq(d[i].name, d[j].name);
+        /* A value of the wrong kind is refused, naming the option. */
+        if (strcmp(d[i].type, "integer") == 0 ||
+            strcmp(d[i].type, "seconds") == 0 ||
+            strcmp(d[i].type, "boolean") == 0) {
+            cr_assert_eq(mcring_options_set(o, d[i].name, "not-this", err,
+                                            sizeof(err)),
+                         MCRING_ECONFIG, "%s", d[i].name);
+            cr_assert_not_null(strstr(err, d[i].name), "%s", err);
+        }
+    }
+    char err[256];
+    cr_assert_eq(mcring_options_set(o, "no_such_option", "1", err, sizeof(err)),
+                 MCRING_ECONFIG);
+    cr_assert_eq(mcring_options_set(o, "max_connections", "7", err,
+                                    sizeof(err)),
+                 0, "the proxy-server.conf spelling is an alias");
+    mcring_options_free(o);
+}
