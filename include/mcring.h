@@ -32,6 +32,7 @@
 #include "mcring/options.h"
 #include "mcring/item.h"
 #include "mcring/client.h"
+#include "mcring/async.h"
 #include "mcring/ring.h"
 #include "mcring/value.h"
 #include "mcring/codec.h"

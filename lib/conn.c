@@ -144,8 +144,11 @@ static int tls_result(SSL *ssl, int ret, short *want, int *err,
     }
 }
 
-static int tls_handshake(conn *c, tls_ctx *tls, const address *a,
-                         int64_t deadline)
+/* Creates the connection's SSL object over its socket, checking the name
+ * the server was configured with as Python does: an IP address against the
+ * certificate's IP SANs, a host name against its DNS names (and sent as
+ * SNI). */
+static int tls_setup(conn *c, tls_ctx *tls, const address *a)
 {
     ERR_clear_error();
     c->ssl = SSL_new(tls->ctx);
@@ -155,34 +158,47 @@ static int tls_handshake(conn *c, tls_ctx *tls, const address *a,
     if (bio == NULL)
         return MCRING_ENOMEM;
     SSL_set_bio(c->ssl, bio, bio);
-    /* Python checks the name the server was configured with: an IP address
-     * against the certificate's IP SANs, a host name against its DNS
-     * names (and sends it as SNI). */
     X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
     if (X509_VERIFY_PARAM_set1_ip_asc(vp, a->host) != 1) {
         SSL_set_tlsext_host_name(c->ssl, a->host);
         if (SSL_set1_host(c->ssl, a->host) != 1)
             return MCRING_ETLS;
     }
+    return 0;
+}
+
+/* One step of the handshake: 0 done, 1 wait for *want, or a failure. */
+static int tls_step(conn *c, short *want)
+{
+    int r = SSL_connect(c->ssl);
+    if (r == 1)
+        return 0;
+    int e = tls_result(c->ssl, r, want, &c->sys_errno, &c->why);
+    if (e == 1)
+        return 1;
+    long v = SSL_get_verify_result(c->ssl);
+    if (v != X509_V_OK) {
+        c->why = X509_verify_cert_error_string(v);
+        return MCRING_ECERT;
+    }
+    if (e == MCRING_ECLOSED) {
+        c->why = "the server closed the connection during the handshake";
+        return MCRING_ETLS;
+    }
+    return e;
+}
+
+static int tls_handshake(conn *c, tls_ctx *tls, const address *a,
+                         int64_t deadline)
+{
+    int rc = tls_setup(c, tls, a);
+    if (rc != 0)
+        return rc;
     for (;;) {
-        int r = SSL_connect(c->ssl);
-        if (r == 1)
-            return 0;
         short want = 0;
-        int e = tls_result(c->ssl, r, &want, &c->sys_errno, &c->why);
-        if (e != 1) {
-            long v = SSL_get_verify_result(c->ssl);
-            if (v != X509_V_OK) {
-                c->why = X509_verify_cert_error_string(v);
-                return MCRING_ECERT;
-            }
-            if (e == MCRING_ECLOSED) {
-                c->why = "the server closed the connection during the "
-                         "handshake";
-                return MCRING_ETLS;
-            }
-            return e;
-        }
+        rc = tls_step(c, &want);
+        if (rc != 1)
+            return rc;
         int w = wait_fd(c->fd, want, deadline, &c->sys_errno);
         if (w != 0)
             return w == MCRING_ETIMEOUT ? MCRING_EPOOLTIMEOUT : w;
@@ -550,4 +566,163 @@ short conn_poll_events(const conn *c, bool writing)
         return writing ? (c->wwant ? c->wwant : POLLOUT)
                        : (c->rwant ? c->rwant : POLLIN);
     return writing ? POLLOUT : POLLIN;
+}
+
+/* ---- connecting without waiting (event loops) ---------------------------- */
+
+/* Starts a non-blocking connect to the address ai; 0 connected, 1 in
+ * progress, or a failure. */
+static int start_one(conn *c, const struct addrinfo *ai)
+{
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    0);
+    if (fd < 0) {
+        c->sys_errno = errno;
+        return MCRING_ESYS;
+    }
+    if (ai->ai_family != AF_UNIX) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    c->fd = fd;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+        return 0;
+    if (errno == EINPROGRESS)
+        return 1;
+    c->sys_errno = errno;
+    close(fd);
+    c->fd = -1;
+    return errno == ECONNREFUSED || errno == ENOENT ? MCRING_ECONNREFUSED
+                                                     : MCRING_ECONNECT;
+}
+
+/* Tries the addresses from c->ai_next on until one connects or is in
+ * progress. */
+static int start_next(conn *c)
+{
+    int rc = MCRING_ECONNECT;
+    while (c->ai_next != NULL) {
+        struct addrinfo *ai = c->ai_next;
+        c->ai_next = ai->ai_next;
+        rc = start_one(c, ai);
+        if (rc >= 0)
+            return rc;
+    }
+    return rc;
+}
+
+static void async_connect_done(conn *c)
+{
+    if (c->ai_list != NULL)
+        freeaddrinfo(c->ai_list);
+    c->ai_list = c->ai_next = NULL;
+    c->unix_ai = NULL;
+}
+
+int conn_connect_start(conn *c, const address *a)
+{
+    conn_close(c);
+    c->sys_errno = 0;
+    c->why = NULL;
+    c->rerrno = c->werrno = 0;
+    c->rwhy = c->wwhy = NULL;
+    c->wretry = 0;
+    c->rwant = c->wwant = 0;
+    c->cstate = CONN_C_TCP;
+    if (c->rbuf == NULL) {
+        c->rbuf = malloc(CONN_RBUF_SIZE);
+        if (c->rbuf == NULL)
+            return MCRING_ENOMEM;
+        c->rcap = CONN_RBUF_SIZE;
+    }
+    if (a->is_unix) {
+        struct sockaddr_un *sun = calloc(1, sizeof(*sun));
+        struct addrinfo *ai = calloc(1, sizeof(*ai));
+        size_t n = strlen(a->host);
+        if (sun == NULL || ai == NULL || n >= sizeof(sun->sun_path)) {
+            free(sun);
+            free(ai);
+            return n >= sizeof(sun->sun_path) ? MCRING_EADDR : MCRING_ENOMEM;
+        }
+        sun->sun_family = AF_UNIX;
+        memcpy(sun->sun_path, a->host, n + 1);
+        *ai = (struct addrinfo){.ai_family = AF_UNIX,
+                                .ai_addr = (struct sockaddr *)sun,
+                                .ai_addrlen = sizeof(*sun)};
+        c->unix_ai = ai;
+        c->ai_next = ai;
+        int rc = start_next(c);
+        free(sun);
+        free(ai);
+        c->unix_ai = NULL;
+        c->ai_next = NULL;
+        return rc;
+    }
+    struct addrinfo hints = {0};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    int g = getaddrinfo(a->host, a->port, &hints, &c->ai_list);
+    if (g != 0) {
+        c->sys_errno = g == EAI_SYSTEM ? errno : 0;
+        c->ai_list = NULL;
+        return MCRING_ERESOLVE;
+    }
+    c->ai_next = c->ai_list;
+    int rc = start_next(c);
+    if (rc != 1)
+        async_connect_done(c);
+    return rc;
+}
+
+int conn_connect_step(conn *c, tls_ctx *tls, const address *a, short *want)
+{
+    if (c->cstate == CONN_C_TCP) {
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+            soerr = errno;
+        if (soerr == EINPROGRESS || soerr == EALREADY) {
+            *want = POLLOUT;
+            return 1;
+        }
+        if (soerr != 0) {
+            /* This address failed: the next one, if any. */
+            c->sys_errno = soerr;
+            close(c->fd);
+            c->fd = -1;
+            int rc = start_next(c);
+            if (rc == 1) {
+                *want = POLLOUT;
+                return 1;
+            }
+            if (rc < 0) {
+                async_connect_done(c);
+                return soerr == ECONNREFUSED ? MCRING_ECONNREFUSED
+                                             : MCRING_ECONNECT;
+            }
+        }
+        async_connect_done(c);
+        if (tls == NULL) {
+            c->cstate = CONN_C_DONE;
+            return 0;
+        }
+        int rc = tls_setup(c, tls, a);
+        if (rc != 0)
+            return rc;
+        c->cstate = CONN_C_TLS;
+    }
+    if (c->cstate == CONN_C_TLS) {
+        int rc = tls_step(c, want);
+        if (rc == 0)
+            c->cstate = CONN_C_DONE;
+        return rc;
+    }
+    return 0;
+}
+
+void conn_connect_abandon(conn *c)
+{
+    async_connect_done(c);
+    conn_close(c);
 }

@@ -53,6 +53,9 @@ typedef struct conn {
 
     /* Connect: who failed and why (the connecting thread's). */
     int sys_errno;
+    /* A connect without waiting (conn_connect_start): where it is. */
+    int cstate;
+    struct addrinfo *ai_list, *ai_next, *unix_ai;
     const char *why; /* static text behind a TLS failure, or NULL */
 
     /* Read side. */
@@ -97,6 +100,33 @@ static inline bool conn_is_open(const conn *c)
 int conn_connect(conn *c, const address *a, tls_ctx *tls,
                  int64_t connect_timeout_ns, int64_t io_timeout_ns,
                  int64_t pool_deadline);
+
+/* ---- connecting without waiting (event loops) ---------------------------- */
+
+enum { CONN_C_TCP = 0, CONN_C_TLS = 1, CONN_C_DONE = 2 };
+
+/*
+ * Starts connecting to a without waiting: returns 0 when connected at once
+ * (plain TCP; a TLS connection then still needs conn_connect_step), 1 when
+ * the connect is in progress (wait until the socket is writable, then call
+ * conn_connect_step), or a failure as conn_connect's. Host names are
+ * resolved here, with getaddrinfo: the one step that may block (there is no
+ * resolver that neither blocks nor starts a thread); numeric addresses and
+ * Unix sockets never do. The socket stays non-blocking.
+ */
+int conn_connect_start(conn *c, const address *a);
+
+/*
+ * Goes on with a connect conn_connect_start began, after the socket became
+ * ready for what the last step asked (*want: POLLIN or POLLOUT): checks the
+ * TCP connect (trying the next address on failure), then steps the TLS
+ * handshake when tls is not NULL. 0: connected; 1: wait for *want again;
+ * or a failure.
+ */
+int conn_connect_step(conn *c, tls_ctx *tls, const address *a, short *want);
+
+/* Gives up a connect in progress and closes the socket. */
+void conn_connect_abandon(conn *c);
 
 /* Ends the connection's I/O in both directions without closing the
  * descriptor: a thread blocked reading or writing on it returns at once.

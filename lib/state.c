@@ -72,6 +72,8 @@ int state_prepare(const mcring_options *o, state **out, char *err,
         return rc;
 
     state *st = calloc(1, sizeof(*st));
+    if (st != NULL)
+        atomic_init(&st->pins, 1); /* the publication's */
     if (st == NULL) {
         server_list_free(&list);
         return err_set(err, errlen, MCRING_ENOMEM, "out of memory");
@@ -185,13 +187,21 @@ static void state_free_locked(state *st, registry *reg)
     free(st);
 }
 
-void state_reclaim_now(state *st, registry *reg)
+void state_unpin(state *st)
 {
-    if (st == NULL)
+    if (atomic_fetch_sub_explicit(&st->pins, 1, memory_order_acq_rel) != 1)
         return;
+    registry *reg = st->reg;
     pthread_mutex_lock(&reg->lock);
     state_free_locked(st, reg);
     pthread_mutex_unlock(&reg->lock);
+}
+
+void state_reclaim_now(state *st, registry *reg)
+{
+    (void)reg; /* the state knows its registry */
+    if (st != NULL)
+        state_unpin(st);
 }
 
 /* call_rcu callback: runs on liburcu's call_rcu thread after a grace

@@ -23,6 +23,7 @@
 #define MCRING_STATE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -60,6 +61,8 @@ typedef struct state {
     tls_ctx *tls;       /* NULL: plain TCP */
     registry *reg;      /* where its servers are registered (the reclaimer
                          * drops its references there) */
+    atomic_uint pins;   /* 1 while published or waiting for its grace
+                         * period, plus one per state_pin */
     struct rcu_head rcu;
 } state;
 
@@ -104,8 +107,22 @@ void state_reclaim_barrier(struct call_rcu_data *crdp);
 
 /* Reclaims a state no reader can see any more (after a grace period, or at
  * client teardown): drops its server references, freeing servers no state
- * names. Takes the registry lock. */
+ * names — unless something pinned it, in which case the last state_unpin
+ * does that. Takes the registry lock. */
 void state_reclaim_now(state *st, registry *reg);
+
+/* Keeps st (its ring, servers, settings and TLS context) alive past the
+ * read side, for work that outlives a call: an event loop's request in
+ * flight (async.c). Call inside the read side that returned st; any
+ * thread. */
+static inline void state_pin(state *st)
+{
+    atomic_fetch_add_explicit(&st->pins, 1, memory_order_relaxed);
+}
+
+/* Lets go of a pin; the last one out of a retired state frees it. Any
+ * thread, no lock held. */
+void state_unpin(state *st);
 
 /* Stands for every reader's grace-period hand-off to reclamation in
  * ThreadSanitizer's eyes (see tsan.h). */

@@ -12,6 +12,7 @@ MCRING_PACKAGES=(
   python3 python3-swift python3-pymemcache
   libmemcached-dev nutcracker openssl
   clang libclang-rt-14-dev valgrind gnuplot-nox
+  libuv1-dev libevent-dev
   abigail-tools
 )
 

@@ -1,0 +1,204 @@
+/*
+ * mcring/async.h — operations that never block, for event-loop servers
+ * (one loop per core: libuv, libevent, epoll). An mcring_async belongs to
+ * one event loop and is driven by it, as hiredis's async context is: the
+ * core never waits, never polls and starts no thread; it asks the loop,
+ * through a few hooks, to watch its descriptors and to arm one timer, and
+ * the loop calls it back when one is ready. Small headers under
+ * mcring/adapters/ fill the hooks in for libuv, libevent and a plain
+ * epoll loop; the library links none of them.
+ *
+ * An mcring_async is made from a shared mcring_client: it uses the
+ * client's configuration and follows its live ring swaps, and it shares
+ * each server's error limiting with the client's blocking calls. It opens
+ * its own connections — one per server it talks to — and pipelines its
+ * requests on them under the same rules as the blocking calls (a reply
+ * that does not fit ends the connection; every request on it fails over
+ * or fails).
+ *
+ * The rules a caller can rely on:
+ *  - A call that returns an error never calls its callback; a call that
+ *    returns 0 calls it exactly once, later — never from inside the call
+ *    that queued it, always from inside one of the mcring_async_on_*
+ *    functions the loop calls (or mcring_async_cancel/mcring_async_free).
+ *  - Keys and values are copied by the call: the caller's buffers are free
+ *    when it returns. Results (items, status arrays) are the library's and
+ *    valid only during the callback: copy what you keep.
+ *  - A callback may start new operations, cancel them all, and free the
+ *    mcring_async (the object goes once the callback returns).
+ *  - Each request has its own deadline (io_timeout, pool_timeout and
+ *    connect_timeout mean what they mean for the blocking calls); when a
+ *    connection fails or times out, every request on it fails over along
+ *    its key's servers or ends with the failure.
+ *  - A ring swap does not disturb requests in flight: they finish on the
+ *    ring they started with; new requests use the new one.
+ *  - Host names are resolved when a connection is opened, with
+ *    getaddrinfo, which may block the loop: give servers as addresses (or
+ *    Unix socket paths) to keep the loop from ever waiting.
+ *
+ * Threads: an mcring_async is used by one thread at a time — its loop's.
+ * Several loops make one each from the same client; the client itself
+ * may be used by other threads meanwhile, and must outlive them all.
+ */
+#ifndef MCRING_PUBLIC_ASYNC_H
+#define MCRING_PUBLIC_ASYNC_H
+
+#include "mcring/client.h"
+#include "mcring/common.h"
+#include "mcring/item.h"
+
+MCRING_BEGIN_DECLS
+
+typedef struct mcring_async mcring_async;
+
+/* What to watch a descriptor for (or-ed), and what became ready. */
+#define MCRING_EV_READ 1
+#define MCRING_EV_WRITE 2
+
+/*
+ * The event loop, as the core sees it. An adapter fills this in; every
+ * hook is called from the loop's thread, from inside a call into the
+ * async object.
+ *
+ *  watch    start or change watching fd: events is MCRING_EV_READ and/or
+ *           MCRING_EV_WRITE, or 0 to stop watching it for now. When it
+ *           becomes ready, the loop calls mcring_async_on_io(async, cookie,
+ *           ready). *slot is a place the adapter may keep its watcher in
+ *           (NULL the first time fd is seen); the core keeps it with fd.
+ *  forget   fd is about to be closed: stop watching it and free what
+ *           *slot holds.
+ *  timer    arm the one timer of this async object to fire in ms
+ *           milliseconds (replacing an earlier arming), or disarm it when
+ *           ms < 0. When it fires, the loop calls mcring_async_on_timer().
+ *  cleanup  the async object is going: free what the adapter made for it
+ *           (its timer; every fd has had its forget already).
+ */
+typedef struct mcring_async_hooks {
+    void *loop; /* the adapter's, passed to every hook */
+    void (*watch)(void *loop, int fd, int events, void *cookie, void **slot);
+    void (*forget)(void *loop, int fd, void **slot);
+    void (*timer)(void *loop, long ms);
+    void (*cleanup)(void *loop);
+} mcring_async_hooks;
+
+/*
+ * Makes an async object for one event loop. Returns 0, MCRING_EINVAL (a
+ * hook missing) or MCRING_ENOMEM.
+ * Threads: thread-safe (the client may be in use by other threads).
+ * Ownership: hooks is copied; *out is the caller's, freed with
+ * mcring_async_free() before the client is freed.
+ */
+MCRING_API int mcring_async_new(mcring_async **out, mcring_client *client,
+                                const mcring_async_hooks *hooks);
+
+/*
+ * Ends every pending request (its callback runs now, with MCRING_ECANCELED,
+ * unless it already ran), closes the connections, calls the cleanup hook
+ * and frees the object. Safe from inside a callback: the object goes
+ * when that callback returns. Accepts NULL.
+ * Threads: the loop's thread.
+ * Ownership: takes async.
+ */
+MCRING_API void mcring_async_free(mcring_async *async);
+
+/*
+ * Ends every pending request: each callback that has not run runs now
+ * with MCRING_ECANCELED. Requests already written still get their replies
+ * read (and dropped), so connections stay in step. Safe from inside a
+ * callback.
+ * Threads: the loop's thread.
+ * Ownership: nothing changes hands.
+ */
+MCRING_API void mcring_async_cancel(mcring_async *async);
+
+/*
+ * For the adapter: fd (the cookie given to the watch hook) is ready for
+ * `ready` (MCRING_EV_READ and/or MCRING_EV_WRITE; an error or hang-up is
+ * reported as both).
+ * Threads: the loop's thread.
+ * Ownership: nothing changes hands.
+ */
+MCRING_API void mcring_async_on_io(mcring_async *async, void *cookie,
+                                   int ready);
+
+/*
+ * For the adapter: the timer armed with the timer hook fired.
+ * Threads: the loop's thread.
+ * Ownership: nothing changes hands.
+ */
+MCRING_API void mcring_async_on_timer(mcring_async *async);
+
+/*
+ * Operations started and not yet called back (for draining before a free).
+ * Threads: the loop's thread.
+ * Ownership: nothing changes hands.
+ */
+MCRING_API size_t mcring_async_pending(const mcring_async *async);
+
+/* ---- operations ---------------------------------------------------------- */
+
+/* get: rc is MCRING_OK (item filled), MCRING_MISS, MCRING_UNDECODABLE or a
+ * failure; item is valid during the callback only (NULL on a failure). */
+typedef void (*mcring_async_get_cb)(mcring_async *async, int rc,
+                                    const mcring_item *item, void *userdata);
+/* set, delete: rc as the blocking call returns. */
+typedef void (*mcring_async_done_cb)(mcring_async *async, int rc,
+                                     void *userdata);
+/* incr, decr: rc MCRING_OK with the counter's new value, or a failure. */
+typedef void (*mcring_async_count_cb)(mcring_async *async, int rc,
+                                      uint64_t value, void *userdata);
+/* get_multi: rc 0 when every key got an answer, else the first key's
+ * failure; items[i] and status[i] answer keys[i] as for
+ * mcring_get_multi(); valid during the callback only. */
+typedef void (*mcring_async_multi_cb)(mcring_async *async, int rc, size_t n,
+                                      const mcring_item *items,
+                                      const int *status, void *userdata);
+/* set_multi: rc as mcring_set_multi returns; status[i] for kvs[i]. */
+typedef void (*mcring_async_set_multi_cb)(mcring_async *async, int rc,
+                                          size_t n, const int *status,
+                                          void *userdata);
+
+/*
+ * The blocking operations' asynchronous forms: same keys, placement,
+ * failover, error limiting and result codes (mcring/client.h), the outcome
+ * delivered to cb. Each returns 0 (cb will run exactly once) or, without
+ * calling cb, MCRING_EINVAL, MCRING_EKEY (raw key mode, a bad key),
+ * MCRING_ETOOLARGE (a value over item_size_max) or MCRING_ENOMEM.
+ * Threads: the loop's thread.
+ * Ownership: key, value, keys and kvs are copied (free once the call
+ * returns); userdata is passed to cb untouched.
+ */
+MCRING_API int mcring_async_get(mcring_async *async, const void *key,
+                                size_t key_len, mcring_async_get_cb cb,
+                                void *userdata);
+MCRING_API int mcring_async_set(mcring_async *async, const void *key,
+                                size_t key_len, const void *value,
+                                size_t value_len, uint32_t flags, double ttl,
+                                mcring_async_done_cb cb, void *userdata);
+MCRING_API int mcring_async_delete(mcring_async *async, const void *key,
+                                   size_t key_len, mcring_async_done_cb cb,
+                                   void *userdata);
+MCRING_API int mcring_async_incr(mcring_async *async, const void *key,
+                                 size_t key_len, int64_t delta, double ttl,
+                                 mcring_async_count_cb cb, void *userdata);
+MCRING_API int mcring_async_decr(mcring_async *async, const void *key,
+                                 size_t key_len, int64_t delta, double ttl,
+                                 mcring_async_count_cb cb, void *userdata);
+/* server_key as for mcring_get_multi(): NULL places each key on its own
+ * servers; any other (including "") puts all where Swift puts it. */
+MCRING_API int mcring_async_get_multi(mcring_async *async,
+                                      const mcring_key *keys, size_t n,
+                                      const void *server_key,
+                                      size_t server_key_len,
+                                      mcring_async_multi_cb cb,
+                                      void *userdata);
+MCRING_API int mcring_async_set_multi(mcring_async *async,
+                                      const mcring_kv *kvs, size_t n,
+                                      const void *server_key,
+                                      size_t server_key_len, double ttl,
+                                      mcring_async_set_multi_cb cb,
+                                      void *userdata);
+
+MCRING_END_DECLS
+
+#endif /* MCRING_PUBLIC_ASYNC_H */

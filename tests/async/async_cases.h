@@ -1,0 +1,510 @@
+/*
+ * The async API's test cases, written once and run through each adapter
+ * (test_async_epoll.c, test_async_uv.c, test_async_libevent.c define
+ * `driver` and ASYNC_SUITE, then include this file), against real
+ * memcached servers: every operation with hits and misses, 10,000 requests
+ * in flight from one loop thread, a server killed and one stopped with
+ * requests in flight (every callback runs once; failover), a ring swap in
+ * flight, cancelling and freeing from inside a callback, and the rules of
+ * the header (an error return never calls back; no callback inside the
+ * call that queued it). Run under ASan/LSan by tools/check.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+typedef struct loop_driver {
+    const char *name;
+    void *(*make)(void);
+    int (*new_async)(mcring_async **out, mcring_client *c, void *loop);
+    /* One turn of the loop: waits at most about 10 ms. */
+    void (*turn)(void *loop);
+    void (*destroy)(void *loop);
+} loop_driver;
+
+static const loop_driver driver;
+
+static mc_server srv[2];
+static void *loop;
+static mcring_options *opts;
+static mcring_client *client;
+static mcring_async *async;
+
+static void setup(void)
+{
+    mc_start(&srv[0], NULL);
+    mc_start(&srv[1], NULL);
+    char names[160];
+    snprintf(names, sizeof(names), "%s,%s", srv[0].name, srv[1].name);
+    opts = opts_for(names, "io_timeout", "1", "tries", "2",
+                    "error_suppression_interval", "0", NULL);
+    client = client_for(opts);
+    loop = driver.make();
+    cr_assert_eq(driver.new_async(&async, client, loop), 0);
+}
+
+static void teardown(void)
+{
+    mcring_async_free(async);
+    for (int i = 0; i < 5; i++)
+        driver.turn(loop); /* the loop's own handles close */
+    driver.destroy(loop);
+    mcring_client_free(client);
+    mcring_options_free(opts);
+    mc_stop(&srv[0]);
+    mc_stop(&srv[1]);
+}
+
+TestSuite(ASYNC_SUITE, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Turns the loop until nothing is pending (or 20 s pass: a hang). */
+static void run_all(void)
+{
+    double end = now_s() + 20;
+    while (mcring_async_pending(async) > 0) {
+        cr_assert_lt(now_s(), end, "requests still pending: %zu",
+                     mcring_async_pending(async));
+        driver.turn(loop);
+    }
+}
+
+/* ---- callbacks that record ---------------------------------------------- */
+
+typedef struct record {
+    int calls;
+    int rc;
+    char value[128];
+    size_t len;
+    uint64_t number;
+    int status[16];
+    char values[16][32];
+} record;
+
+static void on_done(mcring_async *a, int rc, void *ud)
+{
+    (void)a;
+    record *r = ud;
+    r->calls++;
+    r->rc = rc;
+}
+
+static void on_get(mcring_async *a, int rc, const mcring_item *it, void *ud)
+{
+    (void)a;
+    record *r = ud;
+    r->calls++;
+    r->rc = rc;
+    if (it != NULL) {
+        r->len = it->len < sizeof(r->value) ? it->len : sizeof(r->value) - 1;
+        memcpy(r->value, it->data, r->len);
+        r->value[r->len] = '\0';
+    }
+}
+
+static void on_count(mcring_async *a, int rc, uint64_t v, void *ud)
+{
+    (void)a;
+    record *r = ud;
+    r->calls++;
+    r->rc = rc;
+    r->number = v;
+}
+
+static void on_multi(mcring_async *a, int rc, size_t n,
+                     const mcring_item *items, const int *status, void *ud)
+{
+    (void)a;
+    record *r = ud;
+    r->calls++;
+    r->rc = rc;
+    for (size_t i = 0; i < n && i < 16; i++) {
+        r->status[i] = status[i];
+        snprintf(r->values[i], sizeof(r->values[i]), "%.*s",
+                 (int)items[i].len, items[i].data ? items[i].data : "");
+    }
+}
+
+static void on_set_multi(mcring_async *a, int rc, size_t n, const int *status,
+                         void *ud)
+{
+    (void)a;
+    record *r = ud;
+    r->calls++;
+    r->rc = rc;
+    for (size_t i = 0; i < n && i < 16; i++)
+        r->status[i] = status[i];
+}
+
+/* ---- every operation ------------------------------------------------------*/
+
+Test(ASYNC_SUITE, every_operation_with_hits_and_misses)
+{
+    record set = {0}, hit = {0}, miss = {0}, del = {0}, del2 = {0};
+    record inc = {0}, dec = {0}, mget = {0}, mset = {0};
+    cr_assert_eq(mcring_async_set(async, "k", 1, "hello", 5, 0, 0, on_done,
+                                  &set),
+                 0);
+    run_all();
+    cr_assert_eq(set.calls, 1);
+    cr_assert_eq(set.rc, MCRING_OK);
+    cr_assert_eq(mcring_async_get(async, "k", 1, on_get, &hit), 0);
+    cr_assert_eq(mcring_async_get(async, "nope", 4, on_get, &miss), 0);
+    cr_assert_eq(mcring_async_incr(async, "n", 1, 5, 0, on_count, &inc), 0);
+    run_all();
+    cr_assert_eq(hit.rc, MCRING_OK);
+    cr_assert_str_eq(hit.value, "hello");
+    cr_assert_eq(miss.rc, MCRING_MISS);
+    cr_assert_eq(inc.rc, MCRING_OK);
+    cr_assert_eq(inc.number, 5, "created with the delta");
+    cr_assert_eq(mcring_async_decr(async, "n", 1, 2, 0, on_count, &dec), 0);
+    cr_assert_eq(mcring_async_delete(async, "k", 1, on_done, &del), 0);
+    run_all();
+    cr_assert_eq(dec.number, 3);
+    cr_assert_eq(del.rc, MCRING_OK);
+    cr_assert_eq(mcring_async_delete(async, "k", 1, on_done, &del2), 0);
+    run_all();
+    cr_assert_eq(del2.rc, MCRING_MISS);
+
+    mcring_kv kvs[3] = {{"a", 1, "va", 2, 0}, {"b", 1, "vb", 2, 0},
+                        {"c", 1, "vc", 2, 0}};
+    cr_assert_eq(mcring_async_set_multi(async, kvs, 3, NULL, 0, 0,
+                                        on_set_multi, &mset),
+                 0);
+    run_all();
+    cr_assert_eq(mset.rc, 0);
+    mcring_key keys[4] = {{"a", 1}, {"zz", 2}, {"c", 1}, {"b", 1}};
+    cr_assert_eq(mcring_async_get_multi(async, keys, 4, NULL, 0, on_multi,
+                                        &mget),
+                 0);
+    run_all();
+    cr_assert_eq(mget.calls, 1);
+    cr_assert_eq(mget.rc, 0);
+    cr_assert_eq(mget.status[0], MCRING_OK);
+    cr_assert_str_eq(mget.values[0], "va");
+    cr_assert_eq(mget.status[1], MCRING_MISS);
+    cr_assert_str_eq(mget.values[2], "vc");
+    cr_assert_str_eq(mget.values[3], "vb");
+
+    /* The blocking client sees what the loop wrote, and the reverse. */
+    mcring_item it = MCRING_ITEM_INIT;
+    cr_assert_eq(mcring_get(client, "a", 1, &it), MCRING_OK);
+    cr_assert_eq(mcring_set(client, "blocking", 8, "bv", 2, 0, 0), MCRING_OK);
+    mcring_item_release(&it);
+    record got = {0};
+    mcring_async_get(async, "blocking", 8, on_get, &got);
+    run_all();
+    cr_assert_str_eq(got.value, "bv");
+}
+
+/* ---- the header's rules ---------------------------------------------------*/
+
+Test(ASYNC_SUITE, an_error_return_never_calls_back_and_nothing_runs_inside_the_call)
+{
+    record r = {0};
+    cr_assert_eq(mcring_async_get(async, NULL, 3, on_get, &r), MCRING_EINVAL);
+    cr_assert_eq(mcring_async_get_multi(async, NULL, 2, NULL, 0, on_multi, &r),
+                 MCRING_EINVAL);
+    for (int i = 0; i < 3; i++)
+        driver.turn(loop);
+    cr_assert_eq(r.calls, 0, "no callback after an error return");
+
+    /* A server that refuses: the outcome is known at once, yet the
+     * callback waits for the loop. */
+    mcring_options *o = opts_for("127.0.0.1:1", "tries", "1", NULL);
+    mcring_client *c = client_for(o);
+    mcring_async *a;
+    cr_assert_eq(driver.new_async(&a, c, loop), 0);
+    record refused = {0}, empty = {0};
+    cr_assert_eq(mcring_async_get(a, "k", 1, on_get, &refused), 0);
+    cr_assert_eq(mcring_async_get_multi(a, NULL, 0, NULL, 0, on_multi, &empty),
+                 0);
+    cr_assert_eq(refused.calls, 0, "called back inside the call");
+    cr_assert_eq(empty.calls, 0, "called back inside the call");
+    double end = now_s() + 10;
+    while (mcring_async_pending(a) > 0 && now_s() < end)
+        driver.turn(loop);
+    cr_assert_eq(refused.calls, 1);
+    cr_assert_eq(refused.rc, MCRING_ECONNREFUSED);
+    cr_assert_eq(empty.calls, 1);
+    cr_assert_eq(empty.rc, 0);
+    mcring_async_free(a);
+    for (int i = 0; i < 3; i++)
+        driver.turn(loop);
+    mcring_client_free(c);
+    mcring_options_free(o);
+}
+
+/* ---- 10,000 in flight -----------------------------------------------------*/
+
+typedef struct many {
+    int calls, bad;
+} many;
+
+static void many_set(mcring_async *a, int rc, void *ud)
+{
+    (void)a;
+    many *m = ud;
+    m->calls++;
+    m->bad += rc != MCRING_OK;
+}
+
+static void many_get(mcring_async *a, int rc, const mcring_item *it, void *ud)
+{
+    (void)a;
+    /* The key's number is in the value: check it against the callback's
+     * own key, passed through the pointer's low bits via a table. */
+    many *m = ud;
+    m->calls++;
+    m->bad += rc != MCRING_OK || it == NULL || it->len < 2 ||
+              memcmp(it->data, "v:", 2) != 0;
+}
+
+typedef struct keyed {
+    many *m;
+    int i;
+} keyed;
+
+static void keyed_get(mcring_async *a, int rc, const mcring_item *it, void *ud)
+{
+    keyed *k = ud;
+    many_get(a, rc, it, k->m);
+    char want[32];
+    int n = snprintf(want, sizeof(want), "v:%d", k->i);
+    if (rc == MCRING_OK &&
+        (it->len != (size_t)n || memcmp(it->data, want, (size_t)n) != 0))
+        k->m->bad++;
+}
+
+Test(ASYNC_SUITE, ten_thousand_requests_in_flight_from_one_loop)
+{
+    enum { N = 10000 };
+    many sets = {0}, gets = {0};
+    keyed *kd = malloc(N * sizeof(*kd));
+    for (int i = 0; i < N; i++) {
+        char k[32], v[32];
+        int kl = snprintf(k, sizeof(k), "m%d", i),
+            vl = snprintf(v, sizeof(v), "v:%d", i);
+        cr_assert_eq(mcring_async_set(async, k, (size_t)kl, v, (size_t)vl, 0,
+                                      0, many_set, &sets),
+                     0);
+    }
+    cr_assert_eq(mcring_async_pending(async), N);
+    run_all();
+    cr_assert_eq(sets.calls, N);
+    cr_assert_eq(sets.bad, 0);
+    for (int i = 0; i < N; i++) {
+        char k[32];
+        int kl = snprintf(k, sizeof(k), "m%d", i);
+        kd[i] = (keyed){&gets, i};
+        cr_assert_eq(mcring_async_get(async, k, (size_t)kl, keyed_get, &kd[i]),
+                     0);
+    }
+    run_all();
+    cr_assert_eq(gets.calls, N);
+    cr_assert_eq(gets.bad, 0, "every value is its own key's");
+    mcring_server_stats st[2];
+    mcring_client_server_stats(client, st, 2);
+    cr_assert_eq(st[0].connects + st[1].connects, 2,
+                 "one connection per server for all of it");
+    free(kd);
+}
+
+/* ---- servers failing with requests in flight ------------------------------*/
+
+static void fill_first_server(const char *prefix, int n, char (*keys)[32],
+                              int want_first)
+{
+    mcring_ring *ring = mcring_client_ring_ref(client);
+    int got = 0;
+    for (int i = 0; got < n; i++) {
+        snprintf(keys[got], 32, "%s%d", prefix, i);
+        size_t order[2];
+        mcring_ring_locate(ring, keys[got], strlen(keys[got]), order, 2);
+        if (strcmp(mcring_ring_server(ring, order[0]), srv[want_first].name) ==
+            0)
+            got++;
+    }
+    mcring_ring_free(ring);
+}
+
+static void failover_with(bool kill)
+{
+    enum { N = 500 };
+    static char keys[N][32];
+    fill_first_server(kill ? "kill" : "stop", N, keys, 0);
+    /* The values are on the second server too, for failover. */
+    mcring_options *o2 = opts_for(srv[1].name, NULL);
+    mcring_client *c2 = client_for(o2);
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(mcring_set(c2, keys[i], strlen(keys[i]), "v:x", 3, 0, 0),
+                     MCRING_OK);
+    mcring_client_free(c2);
+    mcring_options_free(o2);
+    /* A request to open the connection, then the server stops answering
+     * with all of them in flight. */
+    record first = {0};
+    mcring_async_get(async, keys[0], strlen(keys[0]), on_get, &first);
+    run_all();
+    mc_pause(&srv[0]);
+    many gets = {0};
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(mcring_async_get(async, keys[i], strlen(keys[i]),
+                                      many_get, &gets),
+                     0);
+    for (int i = 0; i < 5; i++)
+        driver.turn(loop); /* written, unanswered */
+    double t0 = now_s();
+    if (kill)
+        mc_kill(&srv[0]);
+    run_all();
+    if (!kill)
+        mc_resume(&srv[0]);
+    cr_assert_eq(gets.calls, N, "every callback ran, once");
+    cr_assert_eq(gets.bad, 0, "each failed over to the second server");
+    if (!kill)
+        cr_assert(now_s() - t0 > 0.8, "waited for the io timeout");
+    mcring_server_stats st[2];
+    mcring_client_server_stats(client, st, 2);
+    cr_assert_eq(st[0].errors, 1, "counted once for the connection");
+}
+
+Test(ASYNC_SUITE, a_server_killed_with_requests_in_flight)
+{
+    failover_with(true);
+}
+
+Test(ASYNC_SUITE, a_server_stopped_with_requests_in_flight)
+{
+    failover_with(false);
+}
+
+/* ---- a ring swap in flight ------------------------------------------------*/
+
+Test(ASYNC_SUITE, a_ring_swap_with_requests_in_flight)
+{
+    enum { N = 2000 };
+    many sets = {0}, after = {0};
+    for (int i = 0; i < N; i++) {
+        char k[32];
+        int kl = snprintf(k, sizeof(k), "s%d", i);
+        mcring_async_set(async, k, (size_t)kl, "v:s", 3, 0, 0, many_set, &sets);
+        if (i == N / 2)
+            cr_assert_eq(mcring_client_set_servers(client, srv[1].name, NULL,
+                                                   0),
+                         0);
+    }
+    run_all();
+    cr_assert_eq(sets.calls, N);
+    cr_assert_eq(sets.bad, 0, "in flight across the swap: all stored");
+    /* New requests go by the new ring only; the first server's connection
+     * is closed once idle. */
+    for (int i = 0; i < 100; i++) {
+        char k[32];
+        int kl = snprintf(k, sizeof(k), "t%d", i);
+        mcring_async_set(async, k, (size_t)kl, "v:t", 3, 0, 0, many_set, &after);
+    }
+    run_all();
+    cr_assert_eq(after.bad, 0);
+    mcring_server_stats st[2];
+    size_t n = mcring_client_server_stats(client, st, 2);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(st[0].name, srv[1].name);
+}
+
+/* ---- cancelling and freeing from inside a callback ------------------------*/
+
+typedef struct canceller {
+    int calls, cancelled, ok, late;
+    bool freeing;
+} canceller;
+
+static void fill_first_server(const char *prefix, int n, char (*keys)[32],
+                              int want_first);
+
+static void late_cb(mcring_async *a, int rc, void *ud)
+{
+    (void)a;
+    canceller *c = ud;
+    c->late++;
+    (void)rc;
+}
+
+static void cancelling(mcring_async *a, int rc, void *ud)
+{
+    canceller *c = ud;
+    c->calls++;
+    if (rc == MCRING_ECANCELED)
+        c->cancelled++;
+    else if (rc == MCRING_OK)
+        c->ok++;
+    if (c->calls == 1) {
+        if (c->freeing) {
+            mcring_async_free(a);
+            return;
+        }
+        mcring_async_cancel(a);
+        /* A callback may start new operations. */
+        cr_assert_eq(mcring_async_set(a, "after", 5, "x", 1, 0, 0, late_cb, c),
+                     0);
+    }
+}
+
+/* The first callback comes from the first server while the second,
+ * stopped, holds every other request in flight. */
+static void cancel_or_free(mcring_async *a, bool freeing)
+{
+    enum { N = 200 };
+    static char on0[1][32], on1[N][32];
+    fill_first_server("x", 1, on0, 0);
+    fill_first_server("y", N, on1, 1);
+    canceller c = {.freeing = freeing};
+    /* Connections open first, so that the stop holds requests written. */
+    record warm = {0};
+    mcring_async_get(a, on1[0], strlen(on1[0]), on_get, &warm);
+    while (warm.calls == 0)
+        driver.turn(loop);
+    mc_pause(&srv[1]);
+    for (int i = 0; i < N - 1; i++)
+        mcring_async_set(a, on1[i], strlen(on1[i]), "v", 1, 0, 0, cancelling,
+                         &c);
+    for (int i = 0; i < 3; i++)
+        driver.turn(loop); /* written, unanswered */
+    mcring_async_set(a, on0[0], strlen(on0[0]), "v", 1, 0, 0, cancelling, &c);
+    double end = now_s() + 10;
+    while (c.calls < N && now_s() < end)
+        driver.turn(loop);
+    mc_resume(&srv[1]);
+    cr_assert_eq(c.calls, N, "every callback once");
+    cr_assert_eq(c.ok, 1, "the first server's answer");
+    cr_assert_eq(c.cancelled, N - 1, "the stopped server's were cancelled");
+}
+
+Test(ASYNC_SUITE, cancel_from_inside_a_callback)
+{
+    cancel_or_free(async, false);
+    run_all();
+    cr_assert_eq(mcring_async_pending(async), 0);
+    /* The cancelled requests' replies were read and dropped: the
+     * connection is in step, the next answer is right. */
+    record got = {0};
+    mcring_async_get(async, "after", 5, on_get, &got);
+    run_all();
+    cr_assert_eq(got.rc, MCRING_OK);
+    cr_assert_str_eq(got.value, "x");
+    mcring_server_stats st[2];
+    mcring_client_server_stats(client, st, 2);
+    cr_assert_eq(st[0].errors + st[1].errors, 0);
+}
+
+Test(ASYNC_SUITE, free_from_inside_a_callback)
+{
+    mcring_async *a;
+    cr_assert_eq(driver.new_async(&a, client, loop), 0);
+    cancel_or_free(a, true);
+    for (int i = 0; i < 5; i++)
+        driver.turn(loop);
+}
