@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include <mcring/adapters/epoll.h>
 
 static mc_server srv;
 static char dir[64];
@@ -237,6 +238,90 @@ Test(tls, many_threads_on_one_tls_connection)
     mcring_client_server_stats(c, &st, 1);
     cr_assert_eq(st.connects, 1);
     cr_assert_eq(st.errors, 0);
+    mcring_client_free(c);
+    mcring_options_free(o);
+}
+
+/* The non-blocking API over TLS: the handshake and every read and write
+ * step without waiting, driven by the epoll adapter. */
+typedef struct tls_async_rec {
+    int calls, rc;
+    char value[32];
+} tls_async_rec;
+
+static void tls_async_set(mcring_async *a, int rc, void *ud)
+{
+    (void)a;
+    tls_async_rec *r = ud;
+    r->calls++;
+    r->rc = rc;
+}
+
+static void tls_async_get(mcring_async *a, int rc, const mcring_item *it,
+                          void *ud)
+{
+    (void)a;
+    tls_async_rec *r = ud;
+    r->calls++;
+    r->rc = rc;
+    if (it != NULL)
+        snprintf(r->value, sizeof(r->value), "%.*s", (int)it->len, it->data);
+}
+
+Test(tls, the_async_api_over_tls)
+{
+    start_tls("server", false);
+    mcring_options *o = tls_opts(srv.name, "ca.crt", NULL);
+    mcring_client *c = client_for(o);
+    mcring_epoll loop;
+    cr_assert_eq(mcring_epoll_init(&loop), 0);
+    mcring_async *a;
+    cr_assert_eq(mcring_async_new_epoll(&a, c, &loop), 0);
+    enum { N = 300 };
+    static tls_async_rec sets[N], gets[N];
+    for (int i = 0; i < N; i++) {
+        char k[16], v[16];
+        int kl = snprintf(k, sizeof(k), "t%d", i),
+            vl = snprintf(v, sizeof(v), "v%d", i);
+        cr_assert_eq(mcring_async_set(a, k, (size_t)kl, v, (size_t)vl, 0, 0,
+                                      tls_async_set, &sets[i]),
+                     0);
+    }
+    for (int i = 0; i < N; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof(k), "t%d", i);
+        cr_assert_eq(mcring_async_get(a, k, (size_t)kl, tls_async_get,
+                                      &gets[i]),
+                     0);
+    }
+    double end = now_s() + 10;
+    while (mcring_async_pending(a) > 0 && now_s() < end)
+        mcring_epoll_run_once(&loop, 10);
+    for (int i = 0; i < N; i++) {
+        char want[16];
+        snprintf(want, sizeof(want), "v%d", i);
+        cr_assert_eq(sets[i].calls, 1);
+        cr_assert_eq(sets[i].rc, MCRING_OK, "%s", mcring_err_name(sets[i].rc));
+        cr_assert_eq(gets[i].rc, MCRING_OK);
+        cr_assert_str_eq(gets[i].value, want);
+    }
+    /* A wrong CA fails the handshake, without waiting, for every request. */
+    mcring_options *bad = tls_opts(srv.name, "wrongca.crt", NULL);
+    mcring_client *bc = client_for(bad);
+    mcring_async *ba;
+    cr_assert_eq(mcring_async_new_epoll(&ba, bc, &loop), 0);
+    tls_async_rec refused = {0};
+    mcring_async_get(ba, "t1", 2, tls_async_get, &refused);
+    end = now_s() + 10;
+    while (mcring_async_pending(ba) > 0 && now_s() < end)
+        mcring_epoll_run_once(&loop, 10);
+    cr_assert_eq(refused.calls, 1);
+    cr_assert_eq(refused.rc, MCRING_ECERT, "%s", mcring_err_name(refused.rc));
+    mcring_async_free(ba);
+    mcring_async_free(a);
+    mcring_epoll_close(&loop);
+    mcring_client_free(bc);
+    mcring_options_free(bad);
     mcring_client_free(c);
     mcring_options_free(o);
 }
