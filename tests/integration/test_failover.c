@@ -111,6 +111,40 @@ Test(failover, error_limited_everywhere)
     mcring_options_free(o);
 }
 
+Test(failover, all_servers_error_limited_is_logged_by_multi_key_calls_too)
+{
+    /* Swift's _get_conns logs this whenever no server gave a connection,
+     * whichever call asked: get_multi and set_multi included. */
+    char list[128];
+    snprintf(list, sizeof(list), "127.0.0.1:%d,127.0.0.1:%d", free_port(),
+             free_port());
+    log_capture lc = {0};
+    mcring_options *o = opts_for(list, NULL);
+    mcring_options_set_log(o, log_capture_fn, &lc);
+    mcring_client *c = client_for(o);
+    mcring_key k[2] = {{"a", 1}, {"b", 1}};
+    mcring_kv kv[2] = {{"a", 1, "A", 1, 0}, {"b", 1, "B", 1, 0}};
+    mcring_item it[2] = {MCRING_ITEM_INIT, MCRING_ITEM_INIT};
+    int st[2];
+
+    cr_assert_eq(mcring_get_multi(c, k, 2, "sk", 2, it, st), MCRING_ECONNREFUSED);
+    cr_assert_eq(st[0], MCRING_ECONNREFUSED);
+    cr_assert_eq(st[1], MCRING_ECONNREFUSED);
+    cr_assert_eq(log_count(&lc, "All memcached servers error-limited"), 1);
+    cr_assert_eq(mcring_set_multi(c, kv, 2, "sk", 2, 0, st), MCRING_ECONNREFUSED);
+    cr_assert_eq(st[0], MCRING_ECONNREFUSED);
+    cr_assert_eq(log_count(&lc, "All memcached servers error-limited"), 2);
+    /* Without a server_key each key's own servers are asked; every group
+     * that found none counts, and the call logs once. */
+    cr_assert_eq(mcring_get_multi(c, k, 2, NULL, 0, it, st), MCRING_ECONNREFUSED);
+    cr_assert_eq(st[0], MCRING_ECONNREFUSED);
+    cr_assert_eq(log_count(&lc, "All memcached servers error-limited"), 3);
+    for (int i = 0; i < 2; i++)
+        mcring_item_release(&it[i]);
+    mcring_client_free(c);
+    mcring_options_free(o);
+}
+
 Test(failover, a_server_listed_twice_does_not_spin)
 {
     /* Swift counts the duplicate as a second try and loops forever looking
@@ -446,14 +480,14 @@ Test(failover, set_multi_reads_every_reply)
     mcring_client *c = client_for(o);
     mcring_kv kv[2] = {{"a", 1, "1", 1, 0}, {"b", 1, "2", 1, 0}};
     int st[2];
-    cr_assert_eq(mcring_set_multi(c, kv, 2, "sk", 2, 0, st), 0);
+    cr_assert_eq(mcring_set_multi(c, kv, 2, "sk", 2, 0, st), MCRING_ECONNREFUSED);
     mc_kill(&srv[0]);
     mc_restart(&srv[0]);
     int rc = mcring_set_multi(c, kv, 2, "sk", 2, 0, st);
     cr_assert(rc == MCRING_ECLOSED || rc == MCRING_EIO, "%s", mcring_err_name(rc));
     cr_assert_eq(st[0], rc);
     cr_assert_eq(st[1], rc);
-    cr_assert_eq(mcring_set_multi(c, kv, 2, "sk", 2, 0, st), 0);
+    cr_assert_eq(mcring_set_multi(c, kv, 2, "sk", 2, 0, st), MCRING_ECONNREFUSED);
     mcring_client_free(c);
     mcring_options_free(o);
 }

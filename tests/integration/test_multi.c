@@ -220,3 +220,44 @@ Test(multi, large_batches_interleave_writes_and_reads)
     free(kv);
     free(keys);
 }
+
+Test(multi, an_empty_server_key_is_a_server_key)
+{
+    /* Swift's get_multi and set_multi hash server_key unconditionally
+     * (md5hash(server_key)): "" is a server_key like any other, and every
+     * key goes to md5("")'s server. */
+    enum { N = 30 };
+    char keys[N][16];
+    mcring_kv kv[N];
+    mcring_key k[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "ek%d", i);
+        kv[i] = (mcring_kv){keys[i], strlen(keys[i]), keys[i], strlen(keys[i]), 0};
+        k[i] = (mcring_key){keys[i], strlen(keys[i])};
+    }
+    int st[N];
+    cr_assert_eq(mcring_set_multi(fleet.client, kv, N, "", 0, 0, st), 0);
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(st[i], MCRING_OK);
+
+    mcring_ring *r = mcring_client_ring_ref(fleet.client);
+    size_t idx;
+    cr_assert_eq(mcring_ring_locate(r, "", 0, &idx, 1), 1);
+    const char *want = mcring_ring_server(r, idx);
+    for (int s = 0; s < 3; s++) {
+        long n = items_on(&fleet.srv[s]);
+        if (strcmp(fleet.srv[s].name, want) == 0)
+            cr_assert_eq(n, N, "all on md5(\"\")'s server %s", want);
+        else
+            cr_assert_eq(n, 0, "nothing on %s", fleet.srv[s].name);
+    }
+    mcring_ring_free(r);
+
+    mcring_item items[N];
+    memset(items, 0, sizeof(items));
+    cr_assert_eq(mcring_get_multi(fleet.client, k, N, "", 0, items, st), 0);
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(st[i], MCRING_OK, "%s", keys[i]);
+        mcring_item_release(&items[i]);
+    }
+}
