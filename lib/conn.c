@@ -266,9 +266,9 @@ static int connect_one(conn *c, int family, const struct sockaddr *sa,
     return 0;
 }
 
-int conn_connect(conn *c, const address *a, tls_ctx *tls,
-                 int64_t connect_timeout_ns, int64_t io_timeout_ns,
-                 int64_t pool_deadline)
+/* Closes what c held and clears the last attempt's errors: a connect
+ * starts from here. */
+static int conn_begin(conn *c)
 {
     conn_close(c);
     c->sys_errno = 0;
@@ -283,8 +283,18 @@ int conn_connect(conn *c, const address *a, tls_ctx *tls,
             return MCRING_ENOMEM;
         c->rcap = CONN_RBUF_SIZE;
     }
+    return 0;
+}
 
-    int rc = MCRING_ECONNECT;
+int conn_connect(conn *c, const address *a, tls_ctx *tls,
+                 int64_t connect_timeout_ns, int64_t io_timeout_ns,
+                 int64_t pool_deadline)
+{
+    int rc = conn_begin(c);
+    if (rc != 0)
+        return rc;
+
+    rc = MCRING_ECONNECT;
     if (a->is_unix) {
         struct sockaddr_un sun = {.sun_family = AF_UNIX};
         size_t n = strlen(a->host);
@@ -621,20 +631,10 @@ static void async_connect_done(conn *c)
 
 int conn_connect_start(conn *c, const address *a)
 {
-    conn_close(c);
-    c->sys_errno = 0;
-    c->why = NULL;
-    c->rerrno = c->werrno = 0;
-    c->rwhy = c->wwhy = NULL;
-    c->wretry = 0;
-    c->rwant = c->wwant = 0;
+    int rc = conn_begin(c);
+    if (rc != 0)
+        return rc;
     c->cstate = CONN_C_TCP;
-    if (c->rbuf == NULL) {
-        c->rbuf = malloc(CONN_RBUF_SIZE);
-        if (c->rbuf == NULL)
-            return MCRING_ENOMEM;
-        c->rcap = CONN_RBUF_SIZE;
-    }
     if (a->is_unix) {
         struct sockaddr_un *sun = calloc(1, sizeof(*sun));
         struct addrinfo *ai = calloc(1, sizeof(*ai));
@@ -651,7 +651,7 @@ int conn_connect_start(conn *c, const address *a)
                                 .ai_addrlen = sizeof(*sun)};
         c->unix_ai = ai;
         c->ai_next = ai;
-        int rc = start_next(c);
+        rc = start_next(c);
         free(sun);
         free(ai);
         c->unix_ai = NULL;
@@ -669,7 +669,7 @@ int conn_connect_start(conn *c, const address *a)
         return MCRING_ERESOLVE;
     }
     c->ai_next = c->ai_list;
-    int rc = start_next(c);
+    rc = start_next(c);
     if (rc != 1)
         async_connect_done(c);
     return rc;

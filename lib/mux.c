@@ -244,6 +244,17 @@ static void release_reader(mux_slot *s, waiter *w)
 
 /* ---- the writer role ----------------------------------------------------- */
 
+/* Lock held: gives up the writer role, hands on what is due, and returns
+ * with the lock released and the wake-ups done. */
+static void writer_leave(mux_slot *s, waiter *w, wake_list *wl)
+{
+    s->writer = NULL;
+    s->writer_blocked = false;
+    after_release(s, w, wl);
+    pthread_mutex_unlock(&s->lock);
+    wake_flush(wl);
+}
+
 /* Writer role held, lock not held: sends what is queued until all is sent
  * (the role is then given up) or the socket is full (the role is kept,
  * writer_blocked set), or the connection broke. */
@@ -258,11 +269,7 @@ static void slot_write(mux_slot *s, waiter *w, wake_list *wl)
         if (n < 0)
             slot_break(s, n, 0, NULL, "out of memory");
         if (n <= 0) {
-            s->writer = NULL;
-            s->writer_blocked = false;
-            after_release(s, w, wl);
-            pthread_mutex_unlock(&s->lock);
-            wake_flush(wl);
+            writer_leave(s, w, wl);
             return;
         }
         s->writer_blocked = false;
@@ -281,11 +288,7 @@ static void slot_write(mux_slot *s, waiter *w, wake_list *wl)
         }
         if (sent < 0) {
             slot_break(s, (int)sent, p->conn.werrno, p->conn.wwhy, NULL);
-            s->writer = NULL;
-            s->writer_blocked = false;
-            after_release(s, w, wl);
-            pthread_mutex_unlock(&s->lock);
-            wake_flush(wl);
+            writer_leave(s, w, wl);
             return;
         }
         pthread_mutex_unlock(&s->lock);
