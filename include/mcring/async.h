@@ -184,8 +184,14 @@ MCRING_API int mcring_async_incr(mcring_async *async, const void *key,
 MCRING_API int mcring_async_decr(mcring_async *async, const void *key,
                                  size_t key_len, int64_t delta, double ttl,
                                  mcring_async_count_cb cb, void *userdata);
-/* server_key as for mcring_get_multi(): NULL places each key on its own
- * servers; any other (including "") puts all where Swift puts it. */
+/*
+ * The multi-key calls' asynchronous forms, as the single-key ones above.
+ * server_key as for mcring_get_multi(): NULL places each key on its own
+ * servers; any other (including "") puts all where Swift puts it.
+ * Threads: the loop's thread.
+ * Ownership: keys, kvs (their keys and values) and server_key are copied
+ * (free once the call returns); userdata is passed to cb untouched.
+ */
 MCRING_API int mcring_async_get_multi(mcring_async *async,
                                       const mcring_key *keys, size_t n,
                                       const void *server_key,
