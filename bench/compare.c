@@ -498,6 +498,9 @@ static int nruns;
 static FILE *csv;
 static const char *syscalls_why; /* why system calls were not counted */
 
+static const char *cell(char *buf, size_t len, double v, int width,
+                        int decimals);
+
 static double per_op(double v, long ops, double scale)
 {
     return v < 0 || ops <= 0 ? -1 : v * scale / (double)ops;
@@ -547,12 +550,15 @@ static void record(const run *x)
             fprintf(csv, ",%.4f", x->cost[c]);
     fprintf(csv, "\n");
     fflush(csv);
+    char b[3][32];
     fprintf(stderr, "  %-8s %-9s %-12s threads %3d batch %4d round %d: %9.0f "
-                    "ops/s  p99 %8.1f us  sockets %4ld  socket calls/op %6.3f"
-                    "  futex/op %6.3f  errors %ld\n",
+                    "ops/s  p99 %8.1f us  sockets %s  socket calls/op %s  "
+                    "futex/op %s  errors %ld\n",
             x->workload, dist, driver_names[x->driver], x->threads, x->batch,
-            x->round, x->ops_per_sec, x->p99, x->sockets, x->cost[C_SOCKET],
-            x->cost[C_FUTEX], x->errors);
+            x->round, x->ops_per_sec, x->p99,
+            cell(b[0], sizeof(b[0]), (double)x->sockets, 4, 0),
+            cell(b[1], sizeof(b[1]), x->cost[C_SOCKET], 6, 3),
+            cell(b[2], sizeof(b[2]), x->cost[C_FUTEX], 6, 3), x->errors);
 }
 
 /* ---- the drivers ---------------------------------------------------------*/
