@@ -1,31 +1,68 @@
 # gnuplot charts of the comparison suite's medians (bench/compare.sh).
-# Call with: gnuplot -e "dir='OUT'" bench/charts.gp
-set terminal pngcairo size 900,560 font ",11" noenhanced
+# Call with:
+#   gnuplot -e "dir='OUT'; dists='uniform zipf0.99'" bench/charts.gp
+# For each key distribution D, from OUT/mix-D.dat: throughput-D.png,
+# p99-D.png and syscalls-D.png (threads on a log scale); from
+# OUT/mget.dat: multiget.png. A driver that did not run (NaN) is left out.
+set terminal pngcairo size 900,600 font ",11" noenhanced
 set key top left
 set grid
 set style data linespoints
 
-set output dir."/throughput.png"
-set title "Single-key mix (90% get, 100-byte values): throughput"
-set xlabel "client threads"
-set ylabel "operations per second"
-set logscale x 2
-plot dir."/mix.dat" using 1:2 title "mcring" lw 2, \
-     "" using 1:3 title "libmemcached memcached_pool" lw 2, \
-     "" using 1:4 title "bare socket loop (floor)" lw 2 dt 2
+if (!exists("dists")) dists = "uniform"
 
-set output dir."/p99.png"
-set title "Single-key mix: p99 latency per call"
-set ylabel "p99 latency (microseconds)"
-plot dir."/mix.dat" using 1:5 title "mcring" lw 2, \
-     "" using 1:6 title "libmemcached memcached_pool" lw 2, \
-     "" using 1:7 title "bare socket loop (floor)" lw 2 dt 2
+# The drivers in the order of the .dat columns (compare.c, driver_names).
+array title[5] = ["mcring pipelined, 2 conns/server", \
+                  "mcring per-thread (pipelining=false)", \
+                  "libmemcached memcached_pool", \
+                  "bare socket loop (floor)", \
+                  "mcring before pipelining (old tree)"]
+array dash[5] = [1, 1, 1, 2, 3]
+array colour[5] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#555555", "#d62728"]
+
+# Column of driver i (1..5) in block b: 0 ops/s, 1 p99, 2 socket calls/op,
+# 3 futex/op.
+col(b, i) = 1 + 5 * b + i
+
+set xlabel "client threads"
+set logscale x 2
+do for [d in dists] {
+    file = dir."/mix-".d.".dat"
+
+    set output dir."/throughput-".d.".png"
+    set title "Single-key mix, ".d." keys (90% get, 3 servers): throughput"
+    set ylabel "operations per second"
+    set yrange [0:*]
+    plot for [i=1:5] file using 1:col(0, i) title title[i] lw 2 \
+         dt dash[i] lc rgb colour[i]
+
+    set output dir."/p99-".d.".png"
+    set title "Single-key mix, ".d." keys: p99 latency per call"
+    set ylabel "p99 latency (microseconds)"
+    set logscale y 10
+    set yrange [*:*]
+    plot for [i=1:5] file using 1:col(1, i) title title[i] lw 2 \
+         dt dash[i] lc rgb colour[i]
+    unset logscale y
+
+    set output dir."/syscalls-".d.".png"
+    set title "Single-key mix, ".d." keys: system calls per operation " \
+              ."(solid: send/recv family; dashed: futex)"
+    set ylabel "system calls per operation"
+    set yrange [0:*]
+    set key outside bottom center maxrows 4
+    plot for [i=1:4] file using 1:col(2, i) title title[i]." socket" lw 2 \
+         dt 1 lc rgb colour[i], \
+         for [i=1:3] file using 1:col(3, i) title title[i]." futex" lw 2 \
+         dt 2 lc rgb colour[i]
+    set key default top left
+}
 
 set output dir."/multiget.png"
 set title "Multi-get across three servers, one thread"
 set xlabel "keys per multi-get"
 set ylabel "keys per second"
 set logscale x 10
-plot dir."/mget.dat" using 1:2 title "mcring get_multi" lw 2, \
-     "" using 1:3 title "libmemcached memcached_mget" lw 2, \
-     "" using 1:4 title "bare socket loop (floor)" lw 2 dt 2
+set yrange [0:*]
+plot for [i=1:5] dir."/mget.dat" using 1:(column(1 + i)) title title[i] \
+     lw 2 dt dash[i] lc rgb colour[i]

@@ -1,3 +1,4 @@
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -69,15 +70,162 @@ size_t bench_key(int i, char *buf)
     return (size_t)snprintf(buf, 24, "key:%d", i);
 }
 
+/* ---- workload: random numbers, key popularity, value sizes -------------- */
+
+uint64_t bench_rand(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+/* A double in [0, 1) from the top 53 bits. */
+static double rand_unit(uint64_t *state)
+{
+    return (double)(bench_rand(state) >> 11) * 0x1.0p-53;
+}
+
+int bench_keys_init(bench_keys *k, int keys, double zipf_s)
+{
+    k->keys = keys;
+    k->cdf = NULL;
+    if (zipf_s <= 0)
+        return 0;
+    k->cdf = malloc((size_t)keys * sizeof(*k->cdf));
+    if (k->cdf == NULL)
+        return -1;
+    /* Summed in long double from the most popular key on, then
+     * normalised; the last entry is exactly 1, so every draw in [0, 1)
+     * finds a key. */
+    long double sum = 0;
+    for (int i = 0; i < keys; i++) {
+        sum += 1.0L / powl((long double)i + 1, (long double)zipf_s);
+        k->cdf[i] = (double)sum;
+    }
+    for (int i = 0; i < keys; i++)
+        k->cdf[i] = (double)((long double)k->cdf[i] / sum);
+    k->cdf[keys - 1] = 1.0;
+    return 0;
+}
+
+void bench_keys_free(bench_keys *k)
+{
+    free(k->cdf);
+    k->cdf = NULL;
+}
+
+int bench_keys_next(const bench_keys *k, uint64_t *rng)
+{
+    if (k->cdf == NULL)
+        return (int)(bench_rand(rng) % (uint64_t)k->keys);
+    /* The first rank whose cumulative chance exceeds u. */
+    double u = rand_unit(rng);
+    int lo = 0, hi = k->keys - 1;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (k->cdf[mid] > u)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+double bench_keys_share(const bench_keys *k, int top)
+{
+    if (top <= 0)
+        return 0;
+    if (top >= k->keys)
+        return 1;
+    return k->cdf != NULL ? k->cdf[top - 1] : (double)top / k->keys;
+}
+
+int bench_parse_key_dist(const char *s, double *zipf_s)
+{
+    if (strcmp(s, "uniform") == 0) {
+        *zipf_s = 0;
+        return 0;
+    }
+    if (strncmp(s, "zipf:", 5) != 0)
+        return -1;
+    char *end;
+    double v = strtod(s + 5, &end);
+    if (end == s + 5 || *end != '\0' || !(v > 0) || v > 10)
+        return -1;
+    *zipf_s = v;
+    return 0;
+}
+
+static int parse_size(const char *s, char **end, size_t *out)
+{
+    if (*s < '0' || *s > '9')
+        return -1;
+    unsigned long long v = strtoull(s, end, 10);
+    if (v > (1ull << 30))
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+int bench_parse_value_size(const char *s, size_t *min, size_t *max)
+{
+    char *end;
+    if (parse_size(s, &end, min) != 0)
+        return -1;
+    if (*end == '\0') {
+        *max = *min;
+        return 0;
+    }
+    if (*end != '-' || parse_size(end + 1, &end, max) != 0 || *end != '\0' ||
+        *max < *min)
+        return -1;
+    return 0;
+}
+
+void bench_key_dist_name(double zipf_s, char *buf, size_t len)
+{
+    if (zipf_s > 0)
+        snprintf(buf, len, "zipf:%g", zipf_s);
+    else
+        snprintf(buf, len, "uniform");
+}
+
+/* A value size for one set. */
+static size_t value_size(const bench_workload *w, uint64_t *rng)
+{
+    if (w->value_max <= w->value_min)
+        return w->value_min;
+    return w->value_min +
+           (size_t)(bench_rand(rng) % (uint64_t)(w->value_max - w->value_min + 1));
+}
+
+/* value_max bytes of letters: every set sends a prefix of it. */
+static char *make_value(const bench_workload *w)
+{
+    char *v = malloc(w->value_max + 1);
+    if (v == NULL) {
+        fprintf(stderr, "bench: out of memory for a value of %zu bytes\n",
+                w->value_max);
+        exit(2);
+    }
+    for (size_t i = 0; i < w->value_max; i++)
+        v[i] = (char)('a' + i % 26);
+    return v;
+}
+
 /* ---- the runner ----------------------------------------------------------*/
 
 typedef struct runner {
     const bench_workload *w;
     const bench_driver *d;
-    pthread_barrier_t start;
+    bench_keys keys;
+    /* Every worker and the main thread meet at each: ready (drivers'
+     * thread_start done), go (counters running), end (every operation
+     * done), release (measurements taken: thread_stop may run). */
+    pthread_barrier_t ready, go, end, release;
     atomic_long done;   /* operations finished, for the progress bar */
     atomic_bool stop;   /* duration runs */
-    uint64_t t0;
     char *value;
 } runner;
 
@@ -89,47 +237,39 @@ typedef struct worker {
     int started; /* 0 until thread_start ran; -1 if it failed */
 } worker;
 
-static unsigned next_rand(unsigned *s)
+static void operate(worker *me, void *th)
 {
-    *s = *s * 1103515245u + 12345u;
-    return *s >> 8;
-}
-
-static void *work(void *arg)
-{
-    worker *me = arg;
     runner *r = me->r;
     const bench_workload *w = r->w;
     const bench_driver *d = r->d;
-    void *th = d->thread_start(d->ctx, me->id);
-    me->started = th != NULL ? 1 : -1;
-    pthread_barrier_wait(&r->start);
-    if (th == NULL)
-        return NULL;
-    unsigned rng = w->seed * 7919u + (unsigned)me->id * 104729u + 1;
+    uint64_t rng = (uint64_t)w->seed * 0x100000001b3u + (uint64_t)me->id + 1;
     long budget = w->duration > 0 ? -1 : w->ops / w->threads +
                                              (me->id < w->ops % w->threads);
     int batch = w->batch > 1 ? w->batch : 1;
     int *keys = malloc(sizeof(int) * (size_t)batch);
-    unsigned get_cut = (unsigned)(w->get_ratio * 1000000.0);
+    uint64_t get_cut = (uint64_t)(w->get_ratio * 1000000.0);
     while (budget != 0 && !atomic_load_explicit(&r->stop, memory_order_relaxed)) {
-        bool get = next_rand(&rng) % 1000000u < get_cut;
-        uint64_t t0 = now_ns();
+        bool get = bench_rand(&rng) % 1000000u < get_cut;
         int n = 1;
         if (get && batch > 1) {
             n = batch;
             if (budget > 0 && n > budget)
                 n = (int)budget;
             for (int i = 0; i < n; i++)
-                keys[i] = (int)(next_rand(&rng) % (unsigned)w->keys);
+                keys[i] = bench_keys_next(&r->keys, &rng);
+        } else {
+            keys[0] = bench_keys_next(&r->keys, &rng);
+        }
+        size_t len = get ? 0 : value_size(w, &rng);
+        uint64_t t0 = now_ns();
+        if (get && batch > 1) {
             int misses = 0, errors = 0;
             if (d->mget(th, keys, n, &misses, &errors) < 0)
                 errors = n;
             me->misses += misses;
             me->errors += errors;
         } else {
-            int key = (int)(next_rand(&rng) % (unsigned)w->keys);
-            int rc = get ? d->get(th, key) : d->set(th, key, r->value, w->value_size);
+            int rc = get ? d->get(th, keys[0]) : d->set(th, keys[0], r->value, len);
             if (rc < 0)
                 me->errors++;
             else if (rc == 1)
@@ -143,11 +283,27 @@ static void *work(void *arg)
         atomic_fetch_add_explicit(&r->done, n, memory_order_relaxed);
     }
     free(keys);
-    d->thread_stop(th);
+}
+
+static void *work(void *arg)
+{
+    worker *me = arg;
+    runner *r = me->r;
+    const bench_driver *d = r->d;
+    void *th = d->thread_start(d->ctx, me->id);
+    me->started = th != NULL ? 1 : -1;
+    pthread_barrier_wait(&r->ready);
+    pthread_barrier_wait(&r->go);
+    if (th != NULL)
+        operate(me, th);
+    pthread_barrier_wait(&r->end);
+    pthread_barrier_wait(&r->release);
+    if (th != NULL)
+        d->thread_stop(th);
     return NULL;
 }
 
-static void draw_progress(runner *r, double frac, double rate)
+static void draw_progress(double frac, double rate)
 {
     int width = 40, full = (int)(frac * width);
     if (full > width)
@@ -158,7 +314,6 @@ static void draw_progress(runner *r, double frac, double rate)
     bar[width] = '\0';
     printf("\r  [%s] %3.0f%%  %10.0f ops/s", bar, frac * 100, rate);
     fflush(stdout);
-    (void)r;
 }
 
 int bench_run(const bench_workload *w, const bench_driver *d,
@@ -166,12 +321,25 @@ int bench_run(const bench_workload *w, const bench_driver *d,
 {
     runner r = {.w = w, .d = d};
     memset(out, 0, sizeof(*out));
-    r.value = malloc(w->value_size + 1);
-    for (size_t i = 0; i < w->value_size; i++)
-        r.value[i] = (char)('a' + i % 26);
+    if (bench_keys_init(&r.keys, w->keys, w->zipf_s) != 0) {
+        fprintf(stderr, "bench: out of memory for the key table\n");
+        exit(2);
+    }
+    r.value = make_value(w);
     worker *ws = calloc((size_t)w->threads, sizeof(*ws));
     pthread_t *ts = calloc((size_t)w->threads, sizeof(*ts));
-    pthread_barrier_init(&r.start, NULL, (unsigned)w->threads + 1);
+    unsigned parties = (unsigned)w->threads + 1;
+    pthread_barrier_init(&r.ready, NULL, parties);
+    pthread_barrier_init(&r.go, NULL, parties);
+    pthread_barrier_init(&r.end, NULL, parties);
+    pthread_barrier_init(&r.release, NULL, parties);
+
+    /* Opened before the workers start, so that they inherit them. */
+    bench_syscounter sc = {.n = 0};
+    bool counting = w->count_syscalls &&
+                    bench_syscounter_open(&sc, &out->syscalls_why) == 0;
+    if (!w->count_syscalls)
+        out->syscalls_why = "not asked for";
     for (int i = 0; i < w->threads; i++) {
         ws[i].r = &r;
         ws[i].id = i;
@@ -180,8 +348,13 @@ int bench_run(const bench_workload *w, const bench_driver *d,
             exit(2);
         }
     }
-    pthread_barrier_wait(&r.start);
+    pthread_barrier_wait(&r.ready);
+    bench_cpu cpu0;
+    bench_cpu_now(&cpu0);
+    if (counting)
+        bench_syscounter_start(&sc);
     uint64_t t0 = now_ns();
+    pthread_barrier_wait(&r.go);
     /* The main thread ends duration runs and draws the progress bar. */
     for (;;) {
         struct timespec pause = {0, 50 * 1000 * 1000};
@@ -191,12 +364,23 @@ int bench_run(const bench_workload *w, const bench_driver *d,
         double frac = w->duration > 0 ? elapsed / w->duration
                                       : (double)done / (double)w->ops;
         if (w->progress)
-            draw_progress(&r, frac, (double)done / elapsed);
+            draw_progress(frac, (double)done / elapsed);
         if (w->duration > 0 && elapsed >= w->duration)
             atomic_store(&r.stop, true);
         if (w->duration > 0 ? elapsed >= w->duration : done >= w->ops)
             break;
     }
+    pthread_barrier_wait(&r.end);
+    out->seconds = (double)(now_ns() - t0) / 1e9;
+    bench_syscounter_read(&sc, out->syscalls);
+    bench_syscounter_close(&sc);
+    bench_cpu_now(&out->cpu);
+    out->cpu.user -= cpu0.user;
+    out->cpu.sys -= cpu0.sys;
+    out->cpu.switches -= cpu0.switches;
+    out->sockets = bench_count_sockets();
+    pthread_barrier_wait(&r.release);
+
     int rc = 0;
     for (int i = 0; i < w->threads; i++) {
         pthread_join(ts[i], NULL);
@@ -208,12 +392,15 @@ int bench_run(const bench_workload *w, const bench_driver *d,
         out->misses += ws[i].misses;
         bench_hist_merge(&out->hist, &ws[i].hist);
     }
-    out->seconds = (double)(now_ns() - t0) / 1e9;
     if (w->progress) {
-        draw_progress(&r, 1.0, (double)out->ops / out->seconds);
+        draw_progress(1.0, (double)out->ops / out->seconds);
         printf("\n");
     }
-    pthread_barrier_destroy(&r.start);
+    pthread_barrier_destroy(&r.ready);
+    pthread_barrier_destroy(&r.go);
+    pthread_barrier_destroy(&r.end);
+    pthread_barrier_destroy(&r.release);
+    bench_keys_free(&r.keys);
     free(ws);
     free(ts);
     free(r.value);
@@ -225,12 +412,11 @@ long bench_prepare(const bench_workload *w, const bench_driver *d)
     void *th = d->thread_start(d->ctx, 0);
     if (th == NULL)
         return w->keys;
-    char *value = malloc(w->value_size + 1);
-    for (size_t i = 0; i < w->value_size; i++)
-        value[i] = (char)('a' + i % 26);
+    char *value = make_value(w);
+    uint64_t rng = (uint64_t)w->seed;
     long failed = 0;
     for (int k = 0; k < w->keys; k++)
-        failed += d->set(th, k, value, w->value_size) < 0;
+        failed += d->set(th, k, value, value_size(w, &rng)) < 0;
     free(value);
     d->thread_stop(th);
     return failed;

@@ -25,8 +25,10 @@ typedef struct cli {
     const char *hash, *point_hash;   /* --hash, --point-hash */
     const char *old_ring, *new_ring; /* ring-diff: MODE[:HASH[:POINT_HASH]] */
     double interval, duration;       /* monitor, bench */
-    int threads, batch, max_conns;   /* bench */
-    long ops, value_size;
+    int threads, batch;              /* bench */
+    const char *max_conns;           /* bench: a number or "threads" */
+    const char *value_size, *key_dist;
+    long ops;
     double get_ratio, swap_interval_ms;
     const char *swap_list;
     int argc;  /* positional arguments after the subcommand */

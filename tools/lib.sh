@@ -52,6 +52,26 @@ configure_build() {
   ninja -C "$dir" ${MCRING_TARGETS:-}
 }
 
+# build_old_tree REV TARGET...: builds TARGETs (ninja names) of mcring as it
+# was at git revision REV, from a snapshot of that tree (no checkout), in
+# build-old/<short rev>/build; prints that build directory. For the
+# benchmarks' before-and-after comparisons.
+build_old_tree() {
+  local rev dir
+  rev=$(git -C "$MCRING_ROOT" rev-parse --short "$1")
+  shift
+  dir="$MCRING_ROOT/build-old/$rev"
+  if [ ! -f "$dir/build/build.ninja" ]; then
+    say "configuring the tree of $rev in $dir" >&2
+    rm -rf "$dir"
+    mkdir -p "$dir/src"
+    git -C "$MCRING_ROOT" archive "$rev" | tar -x -C "$dir/src"
+    meson setup "$dir/build" "$dir/src" >/dev/null
+  fi
+  ninja -C "$dir/build" "$@" >/dev/null
+  echo "$dir/build"
+}
+
 # A free loopback TCP port (bound and released by the kernel's choice).
 free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

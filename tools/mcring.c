@@ -41,10 +41,15 @@ static void usage(FILE *f)
         "                             MODE[:HASH[:POINT_HASH]] (each side\n"
         "                             defaults to --ring, --hash, --point-hash)\n"
         "  bench [--threads T] [--ops N | --duration S] [--keys K]\n"
-        "        [--value-size V] [--get-ratio R] [--batch B]\n"
+        "        [--key-dist uniform|zipf:S] [--value-size V|MIN-MAX]\n"
+        "        [--get-ratio R] [--batch B]\n"
         "        [--swap LIST2 [--swap-interval-ms MS]] [--max-conns C]\n"
-        "                             load the pool and report throughput\n"
-        "                             and latency (last line: key=value)\n"
+        "                             load the pool and report throughput,\n"
+        "                             latency, system calls and sockets per\n"
+        "                             run (last line: key=value); C is\n"
+        "                             memcache_max_connections, or 'threads'\n"
+        "                             (one socket per thread and server, for\n"
+        "                             -o pipelining=false)\n"
         "  monitor [--interval S] [--duration S]\n"
         "                             probe and print counters every S seconds;\n"
         "                             reloads --config when it changes or on\n"
@@ -145,6 +150,7 @@ enum {
     OPT_THREADS,
     OPT_OPS,
     OPT_VALUE_SIZE,
+    OPT_KEY_DIST,
     OPT_GET_RATIO,
     OPT_BATCH,
     OPT_SWAP,
@@ -177,6 +183,7 @@ static const struct option long_opts[] = {
     {"threads", required_argument, NULL, OPT_THREADS},
     {"ops", required_argument, NULL, OPT_OPS},
     {"value-size", required_argument, NULL, OPT_VALUE_SIZE},
+    {"key-dist", required_argument, NULL, OPT_KEY_DIST},
     {"get-ratio", required_argument, NULL, OPT_GET_RATIO},
     {"batch", required_argument, NULL, OPT_BATCH},
     {"swap", required_argument, NULL, OPT_SWAP},
@@ -227,7 +234,6 @@ int main(int argc, char **argv)
              .keys = -1,
              .seed = 1,
              .interval = 1.0,
-             .value_size = -1,
              .get_ratio = -1,
              .swap_interval_ms = 10};
     pending p = {0};
@@ -349,12 +355,10 @@ int main(int argc, char **argv)
             c.ops = (long)d;
             break;
         case OPT_VALUE_SIZE:
-            if (parse_number("--value-size", optarg, &d) || d < 0 ||
-                d > 1 << 30) {
-                cli_fail("--value-size", "must be 0 to 2^30");
-                goto out;
-            }
-            c.value_size = (long)d;
+            c.value_size = optarg; /* checked by the command */
+            break;
+        case OPT_KEY_DIST:
+            c.key_dist = optarg;
             break;
         case OPT_GET_RATIO:
             if (parse_number("--get-ratio", optarg, &c.get_ratio) ||
@@ -382,11 +386,13 @@ int main(int argc, char **argv)
             }
             break;
         case OPT_MAX_CONNS:
-            if (parse_number("--max-conns", optarg, &d) || d < 1 || d > 65536) {
-                cli_fail("--max-conns", "must be 1 to 65536");
+            if (strcmp(optarg, "threads") != 0 &&
+                (parse_number("--max-conns", optarg, &d) || d < 1 ||
+                 d > 65536)) {
+                cli_fail("--max-conns", "must be 1 to 65536 or 'threads'");
                 goto out;
             }
-            c.max_conns = (int)d;
+            c.max_conns = optarg;
             break;
         case OPT_CODEC:
             c.codec = optarg;
