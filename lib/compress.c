@@ -125,6 +125,8 @@ static int compress_zlib(contexts *c, const void *src, size_t len,
     } else if (deflateReset(z) != Z_OK) {
         return MCRING_ENOMEM;
     }
+    z->next_in = NULL;
+    z->avail_in = 0;
     size_t cap = deflateBound(z, (uLong)len);
     void *dst = malloc(cap);
     if (dst == NULL)
@@ -321,6 +323,9 @@ static int decompress_zlib(contexts *c, const void *src, size_t len,
     } else if (inflateReset(z) != Z_OK) {
         return MCRING_ENOMEM;
     }
+    /* What a failed stream left unread is not this one's. */
+    z->next_in = NULL;
+    z->avail_in = 0;
     /* zlib says nothing of the size: a guess, and growth as output
      * comes. */
     if (outbuf_init(o, len * 4, max) != 0)

@@ -55,10 +55,12 @@ unsigned metrics_thread_shard(void)
 
 metrics_shard *metrics_shard_slow(server_metrics *m, unsigned i)
 {
-    metrics_shard *fresh = aligned_alloc(64, sizeof(metrics_shard));
+    /* Its own cache lines: aligned_alloc wants a multiple of them. */
+    size_t size = (sizeof(metrics_shard) + 63) & ~(size_t)63;
+    metrics_shard *fresh = aligned_alloc(64, size);
     if (fresh == NULL)
         return NULL;
-    memset(fresh, 0, sizeof(*fresh));
+    memset(fresh, 0, size);
     metrics_shard *expected = NULL;
     if (atomic_compare_exchange_strong_explicit(&m->shards[i], &expected,
                                                 fresh, memory_order_acq_rel,
