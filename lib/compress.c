@@ -14,10 +14,13 @@
 #define ZSTD_LEVEL 3
 #define ZLIB_LEVEL Z_DEFAULT_COMPRESSION
 
-/* zstd accepts windows up to 2^27 by default; no frame mcring reads may
- * make it allocate more than that, nor more than the bound asks. */
+/* The window a zstd frame may make the decoder allocate: as large as the
+ * bound, and at least 2^23 (8 MiB, what zstd's levels up to 19 write
+ * when they do not know the size beforehand: a stream written by the
+ * zstd tool or a streaming writer), at most 2^27 (zstd's own default
+ * limit). A frame asking for more is refused as too large. */
 #define ZSTD_WINDOW_LOG_MAX 27
-#define ZSTD_WINDOW_LOG_MIN 10
+#define ZSTD_WINDOW_LOG_FLOOR 23
 
 static const char *const algo_names[COMPRESS_ALGOS] = {
     [COMPRESS_NONE] = "none",
@@ -254,8 +257,7 @@ static int decompress_zstd(contexts *c, const void *src, size_t len,
     if (c->zd == NULL && (c->zd = ZSTD_createDCtx()) == NULL)
         return MCRING_ENOMEM;
     ZSTD_DCtx_reset(c->zd, ZSTD_reset_session_and_parameters);
-    /* The window a frame may ask for: no larger than the output may be. */
-    int wlog = ZSTD_WINDOW_LOG_MIN;
+    int wlog = ZSTD_WINDOW_LOG_FLOOR;
     while (wlog < ZSTD_WINDOW_LOG_MAX && ((size_t)1 << wlog) < max)
         wlog++;
     ZSTD_DCtx_setParameter(c->zd, ZSTD_d_windowLogMax, wlog);
