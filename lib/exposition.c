@@ -84,15 +84,15 @@ static void put(writer *w, const char *fmt, ...)
  * format requires. */
 static void put_label(writer *w, const char *s)
 {
-    for (; *s; s++) {
-        if (*s == '\\')
-            put(w, "\\\\");
-        else if (*s == '"')
-            put(w, "\\\"");
-        else if (*s == '\n')
-            put(w, "\\n");
-        else
-            put(w, "%c", *s);
+    while (*s) {
+        size_t run = strcspn(s, "\\\"\n");
+        if (run > 0)
+            put(w, "%.*s", (int)run, s);
+        s += run;
+        if (*s == '\0')
+            break;
+        put(w, "%s", *s == '\n' ? "\\n" : *s == '"' ? "\\\"" : "\\\\");
+        s++;
     }
 }
 

@@ -106,8 +106,8 @@ typedef struct mcring_op_stats {
  * ring that has attempts, servers in ring order and ops in enum order, and
  * returns how many such pairs there are (which may exceed max; out may be
  * NULL with max 0 to ask only that). Nothing is counted when the option
- * latency_histograms is false. Reading merges the per-thread counters:
- * it costs about 2 us per pair and never holds up requests.
+ * latency_histograms is false. Reading adds up the per-thread counters
+ * (about 2 us per server and op) and never holds up requests.
  * Threads: thread-safe.
  * Ownership: out is the caller's array; nothing is kept.
  */
