@@ -15,7 +15,7 @@
  *     CPU per operation in the client (getrusage) and in memcached (its
  *     rusage stats).
  *
- *   bench_metrics [--runs N] [--memcached PATH]
+ *   bench_metrics [--runs N] [--memcached PATH] [--tables 123]
  *
  * Each figure is the median of N runs (default 7). Needs memcached for
  * tables 2 and 3 (skipped, with a note, when it cannot be started).
@@ -347,10 +347,12 @@ static void table_requests(void)
     for (int c = 0; c < NC; c++)
         for (long i = 0; i < n / 10; i++)
             mcring_get(clients[c], "bench", 5, &it);
-    /* The settings take turns within each run, so that drift in the
-     * machine's speed spreads over all of them. */
+    /* The settings take turns within each run, each run starting with the
+     * next one, so that neither drift in the machine's speed nor a place
+     * in the order favours any. */
     for (int r = 0; r < runs; r++)
-        for (int c = 0; c < NC; c++) {
+        for (int k = 0; k < NC; k++) {
+            int c = (r + k) % NC;
             double t0 = bench_now_ns(), c0 = cpu_s();
             for (long i = 0; i < n; i++)
                 must(mcring_get(clients[c], "bench", 5, &it) == MCRING_OK,
@@ -510,29 +512,37 @@ static void table_compression(void)
 int main(int argc, char **argv)
 {
     const char *memcached = "memcached";
+    const char *tables = "123";
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
             runs = atoi(argv[++i]);
         else if (strcmp(argv[i], "--memcached") == 0 && i + 1 < argc)
             memcached = argv[++i];
+        else if (strcmp(argv[i], "--tables") == 0 && i + 1 < argc)
+            tables = argv[++i];
         else {
             fprintf(stderr, "usage: bench_metrics [--runs N] "
-                            "[--memcached PATH]\n");
+                            "[--memcached PATH] [--tables 123]\n");
             return 2;
         }
     }
     if (runs < 1)
         runs = 1;
     printf("mcring %s: metrics and compression\n\n", mcring_version());
-    table_recording();
+    if (strchr(tables, '1') != NULL)
+        table_recording();
     fflush(stdout);
+    if (strpbrk(tables, "23") == NULL)
+        return 0;
     if (!start_memcached(memcached)) {
         printf("(memcached could not be started: tables 2 and 3 skipped)\n");
         return 0;
     }
-    table_requests();
+    if (strchr(tables, '2') != NULL)
+        table_requests();
     fflush(stdout);
-    table_compression();
+    if (strchr(tables, '3') != NULL)
+        table_compression();
     stop_memcached();
     return 0;
 }
