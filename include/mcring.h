@@ -15,6 +15,8 @@
  *   mcring/ring.h        placement, for inspection
  *   mcring/value.h       the value model
  *   mcring/codec.h       codecs and the value-level operations
+ *   mcring/metrics.h     latency and outcomes per server and op,
+ *                        Prometheus text, the trace hook
  *   mcring/deprecated.h  the 0.1.0 names of renamed functions
  *
  * A new object gets a header of its own in include/mcring/ (the async API
@@ -36,6 +38,7 @@
 #include "mcring/ring.h"
 #include "mcring/value.h"
 #include "mcring/codec.h"
+#include "mcring/metrics.h"
 #include "mcring/deprecated.h"
 
 #endif /* MCRING_H */

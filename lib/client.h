@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "codec.h"
+#include "compress.h"
 #include "config.h"
 #include "ring.h"
 #include "state.h"
@@ -25,6 +26,7 @@ struct mcring_client {
     uint64_t generation; /* states published so far (same lock) */
     watcher *watch; /* config file watcher, or NULL (reload.c) */
     codec_registry codecs; /* added codecs; all-zero is empty (codec.h) */
+    compress_stats compress; /* all-zero to start with (compress.h) */
     struct call_rcu_data *crdp; /* its own call_rcu worker: reclaims its
                                  * retired states */
     atomic_uint fork_gen;  /* client_fork_generation its connections are

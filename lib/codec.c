@@ -139,6 +139,14 @@ static int check_new(codec_registry *r, size_t n, const mcring_codec *codec,
                        "codec %s: flag bit 1 is Swift's pickle and is never "
                        "decoded",
                        codec->name);
+    if (codec->flags & (MCRING_FLAG_ZLIB | MCRING_FLAG_ZSTD))
+        return err_set(err, errlen, MCRING_ECODEC,
+                       "codec %s: flags 0x%x share bits 0x%x with the "
+                       "compression layer (zlib 0x%x, zstd 0x%x)",
+                       codec->name, (unsigned)codec->flags,
+                       (unsigned)(codec->flags &
+                                  (MCRING_FLAG_ZLIB | MCRING_FLAG_ZSTD)),
+                       MCRING_FLAG_ZLIB, MCRING_FLAG_ZSTD);
     for (size_t i = 0; i < BUILTINS + n; i++) {
         const mcring_codec *c =
             i < BUILTINS ? builtin(i) : &r->slots[i - BUILTINS].codec;

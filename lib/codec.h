@@ -12,8 +12,9 @@
 
 #include "mcring.h"
 
-/* One codec per free flag bit: 32 bits less pickle, JSON and msgpack. */
-#define CODEC_ADDED_MAX 29
+/* One codec per free flag bit: 32 bits less pickle, JSON, msgpack and the
+ * compression layer's two (compress.h). */
+#define CODEC_ADDED_MAX 27
 
 typedef struct codec_slot {
     mcring_codec codec; /* codec.name points at name below */

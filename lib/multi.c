@@ -66,6 +66,7 @@ typedef struct multi {
     char *headers;
     size_t *head_off, *head_len;
     bool connected; /* some server gave a connection (Swift's "yielded") */
+    unsigned round; /* 1 for the first round (metrics.h's attempt) */
 } multi;
 
 /* The server at position p of key k's try order (NO_SERVER past its end). */
@@ -317,9 +318,28 @@ static int set_group_outcome(group *g)
     return 0;
 }
 
+/* Records a group's attempt (metrics.h); an answered get counts its
+ * keys' hits and misses. */
+static void record_group(multi *m, group *g, int rc, int64_t start)
+{
+    attempt_info a = {m->is_get ? MCRING_OP_GET_MULTI : MCRING_OP_SET_MULTI,
+                      0, g->count, m->round};
+    bool answered = rc == 0 && m->is_get;
+    uint64_t hits = 0, misses = 0;
+    for (size_t i = 0; i < g->count; i++) {
+        int status = m->status[g->members[i]];
+        a.key_len += m->keys[g->members[i]].len;
+        hits += answered &&
+                (status == MCRING_OK || status == MCRING_UNDECODABLE);
+        misses += answered && status == MCRING_MISS;
+    }
+    metrics_attempt_done(m->st, g->sv, &a, rc, start, hits, misses);
+}
+
 static int run_round(multi *m, group *g, size_t ngroups)
 {
     const state *st = m->st;
+    int64_t start = metrics_attempt_start(st->set.timed);
     /* Claim a place per group (connecting where needed), in the global
      * order plan_round sorted them in, before anything goes out. */
     for (size_t i = 0; i < ngroups; i++) {
@@ -329,6 +349,8 @@ static int run_round(multi *m, group *g, size_t ngroups)
             continue;
         }
         g[i].slot = server_claim(st, g[i].sv, &rc);
+        if (g[i].slot == NULL && st->set.timed)
+            record_group(m, &g[i], rc, start);
         if (g[i].slot == NULL)
             group_failed(m, &g[i], rc);
         else
@@ -362,6 +384,8 @@ static int run_round(multi *m, group *g, size_t ngroups)
         if (r == 0 && !m->is_get && (r = set_group_outcome(grp)) != 0)
             r = server_failed(st, grp->sv, r, PHASE_SET, 0, NULL,
                               grp->lines.base.detail);
+        if (st->set.timed)
+            record_group(m, grp, r, start);
         if (r != 0 && m->is_get)
             get_reader_reset(&grp->get);
         if (r == 0) {
@@ -385,6 +409,7 @@ static int run_rounds(multi *m)
         int n = plan_round(m, &g);
         if (n == 0)
             break;
+        m->round++;
         if (n < 0 || (n = run_round(m, g, (size_t)n)) != 0) {
             finish_pending(m, MCRING_ENOMEM);
             return MCRING_ENOMEM;
@@ -424,10 +449,15 @@ int mcring_get_multi(mcring_client *c, const mcring_key *keys, size_t n,
                .items = items};
     m.st = client_enter(c);
     int rc = multi_prepare(&m, server_key, server_key_len);
-    if (rc == 0)
+    if (rc == 0) {
         rc = run_rounds(&m);
-    else
+        int unpacked = compress_unpack_many(&c->compress, &m.st->set.compress,
+                                            items, status, n);
+        if (rc != MCRING_ENOMEM)
+            rc = unpacked;
+    } else {
         finish_pending(&m, rc == MCRING_ENOMEM ? rc : MCRING_ECANCELED);
+    }
     state_leave();
     arena_end(a);
     return rc;
@@ -493,12 +523,18 @@ int mcring_set_multi(mcring_client *c, const mcring_kv *kvs, size_t n,
             if (rc == 0)
                 rc = MCRING_ETOOLARGE;
         }
+    const mcring_kv *sent = kvs;
+    if (rc == 0)
+        rc = compress_pack_kvs(&c->compress, &m.st->set.compress, kvs, n,
+                               &sent);
+    m.kvs = sent;
     if (rc == 0)
         rc = build_headers(&m, exptime);
     if (rc == 0)
         rc = run_rounds(&m);
     else
         finish_pending(&m, rc == MCRING_ENOMEM ? rc : MCRING_ECANCELED);
+    compress_release_kvs(kvs, sent, n);
     state_leave();
     arena_end(a);
     return rc;

@@ -54,7 +54,8 @@ int mcring_get(mcring_client *c, const void *key, size_t key_len,
     int rc = key_prepare(&st->set, key, key_len, &k);
     if (rc == 0) {
         get_ctx g = {{k.wire, k.wire_len}, out};
-        rc = with_failover(st, &k.kh, attempt_get, &g);
+        rc = with_failover(st, MCRING_OP_GET, key_len, &k.kh, attempt_get, &g);
+        rc = compress_unpack(&c->compress, &st->set.compress, out, rc);
     }
     state_leave();
     if (rc != MCRING_OK && rc != MCRING_UNDECODABLE)
@@ -110,12 +111,16 @@ int mcring_set(mcring_client *c, const void *key, size_t key_len,
     if (rc == 0 && st->set.item_size_max != 0 &&
         value_len > st->set.item_size_max)
         rc = MCRING_ETOOLARGE;
+    packed_value p;
+    if (rc == 0)
+        rc = compress_pack(&c->compress, &st->set.compress,
+                           value ? value : "", value_len, flags, &p);
     if (rc == 0) {
-        set_ctx s = {k.wire, k.wire_len, value ? value : "", value_len,
-                     flags, exptime};
-        rc = with_failover(st, &k.kh, attempt_set, &s);
+        set_ctx s = {k.wire, k.wire_len, p.data, p.len, p.flags, exptime};
+        rc = with_failover(st, MCRING_OP_SET, key_len, &k.kh, attempt_set, &s);
         if (rc == MCRING_OK)
-            warn_item_size(st, value_len);
+            warn_item_size(st, p.len);
+        packed_release(&p);
     }
     state_leave();
     return rc;
@@ -154,7 +159,8 @@ int mcring_delete(mcring_client *c, const void *key, size_t key_len,
         keyhash where = k.kh;
         if (server_key != NULL && server_key_len > 0)
             keyhash_init(&where, server_key, server_key_len);
-        rc = with_failover(st, &where, attempt_delete, &k);
+        rc = with_failover(st, MCRING_OP_DELETE, key_len, &where,
+                           attempt_delete, &k);
     }
     state_leave();
     return rc;
@@ -242,7 +248,8 @@ static int arith(mcring_client *c, const void *key, size_t key_len, bool incr,
         rc = key_prepare(&st->set, key, key_len, &k);
     if (rc == 0) {
         arith_ctx a = {&k, incr, delta, exptime, 0};
-        rc = with_failover(st, &k.kh, attempt_arith, &a);
+        rc = with_failover(st, incr ? MCRING_OP_INCR : MCRING_OP_DECR, key_len,
+                           &k.kh, attempt_arith, &a);
         if (rc == MCRING_OK && result != NULL)
             *result = a.result;
     }

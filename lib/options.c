@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "address.h"
+#include "compress.h"
 #include "error.h"
 #include "options.h"
 #include "utf8.h"
@@ -322,6 +323,18 @@ static int set_key_mode(mcring_options *o, const option_def *d,
     return 0;
 }
 
+static int set_compression(mcring_options *o, const option_def *d,
+                           const char *value, char *err, size_t errlen)
+{
+    size_t n;
+    const char *s = options_trim(value, &n);
+    int a = compress_algo_parse(s, n);
+    if (a < 0)
+        return bad(err, errlen, d->name, value, "must be none, zstd or zlib");
+    o->compression = a;
+    return 0;
+}
+
 #define AT(field) offsetof(struct mcring_options, field)
 
 static const option_def table[] = {
@@ -390,7 +403,8 @@ static const option_def table[] = {
     {"item_size_max", OPT_BYTES, AT(item_size_max), "0", 0, 4294967295.0,
      false, "bytes; 0: no limit",
      "largest value sent or accepted (larger: MCRING_ETOOLARGE, the "
-     "caller's, not the server's)",
+     "caller's, not the server's), before compression and after "
+     "decompression; with 0, decompressed values stop at 64 MiB",
      NULL},
     {"pipelining", OPT_BOOL, AT(pipelining), "true", 0, 0, false, BOOL_WORDS,
      "many requests in flight on each connection; false: one at a time",
@@ -402,6 +416,24 @@ static const option_def table[] = {
      BOOL_WORDS,
      "end each written batch with memcached's no-op, so that a reply too "
      "many or too few is caught before it reaches anyone",
+     NULL},
+    {"compression", OPT_CUSTOM, AT(compression), "none", 0, 0, false,
+     "none|zstd|zlib",
+     "compress values longer than min_compress_len, under any codec "
+     "(zlib: flag 8, as pymemcache; zstd: flag 4096), and decompress "
+     "values read with either flag; none: flags and bytes pass untouched "
+     "(docs/codecs.md)",
+     set_compression},
+    {"min_compress_len", OPT_BYTES, AT(min_compress_len), "400", -1,
+     4294967295.0, false, "bytes; -1: none",
+     "values longer than this are compressed (when compression is not "
+     "none), as pymemcache's CompressedSerde; -1 compresses nothing but "
+     "still decompresses what is read (for rolling compression out)",
+     NULL},
+    {"latency_histograms", OPT_BOOL, AT(latency_histograms), "true", 0, 0,
+     false, BOOL_WORDS,
+     "record every attempt's duration and outcome per server and operation "
+     "(mcring_client_op_stats, Prometheus; docs/metrics.md)",
      NULL},
 };
 

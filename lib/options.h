@@ -47,8 +47,13 @@ struct mcring_options {
     bool pipelining;       /* many requests in flight per connection */
     int pipeline_depth;    /* at most this many per connection */
     bool pipeline_fences;  /* end each written batch with mn */
+    int compression;          /* compress_algo (compress.h) */
+    int64_t min_compress_len; /* compress values longer than this */
+    bool latency_histograms;  /* record attempts (metrics.h) */
     mcring_log_fn log;
     void *log_userdata;
+    mcring_trace_fn trace;
+    void *trace_userdata;
     char *config_path; /* the file last loaded, for reloads */
 };
 

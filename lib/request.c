@@ -162,8 +162,8 @@ int server_roundtrip(const state *st, server *sv, struct iovec *iov,
 
 /* ---- the failover walk ---------------------------------------------------*/
 
-int with_failover(const state *st, const keyhash *where, attempt_fn attempt,
-                  void *ctx)
+int with_failover(const state *st, mcring_op op, size_t key_len,
+                  const keyhash *where, attempt_fn attempt, void *ctx)
 {
     uint32_t small[64];
     uint32_t *order = small;
@@ -179,6 +179,7 @@ int with_failover(const state *st, const keyhash *where, attempt_fn attempt,
 
     int rc = MCRING_ELIMITED;
     bool connected = false;
+    attempt_info info = {op, key_len, 1, 0};
     for (size_t i = 0;; i++) {
         if (i == n) {
             if (n >= tries)
@@ -190,7 +191,12 @@ int with_failover(const state *st, const keyhash *where, attempt_fn attempt,
         server *sv = st->servers[order[i]];
         if (server_is_limited(sv))
             continue;
+        int64_t start = metrics_attempt_start(st->set.timed);
         rc = attempt(st, sv, ctx, &connected);
+        if (st->set.timed) {
+            info.attempt++;
+            metrics_attempt_end(st, sv, &info, rc, start);
+        }
         if (rc_is_final(rc))
             break;
     }

@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 
 #include "hash.h"
+#include "metrics.h"
 #include "mux.h"
 #include "reply.h"
 #include "ring.h"
@@ -104,11 +105,12 @@ typedef int (*attempt_fn)(const state *st, server *sv, void *ctx,
  * Runs attempt on the servers the ring gives for `where`, in order, until
  * one gives a final answer (rc_is_final). An error-limited server uses up
  * its try, as in Swift; when no server gave a connection, Swift's "All
- * memcached servers error-limited" is logged. Call inside the RCU read
- * side.
+ * memcached servers error-limited" is logged. Each attempt is recorded as
+ * one of op on a key of key_len bytes (metrics.h). Call inside the RCU
+ * read side.
  */
-int with_failover(const state *st, const keyhash *where, attempt_fn attempt,
-                  void *ctx);
+int with_failover(const state *st, mcring_op op, size_t key_len,
+                  const keyhash *where, attempt_fn attempt, void *ctx);
 
 /* Swift's TTL rules (proto_exptime), with a warning in the log when the
  * result lies past what memcached can hold (Swift sends it the same way;

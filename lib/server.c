@@ -15,7 +15,10 @@ int server_new(const char *name, uint32_t max_connections, server **out)
         return rc;
     }
     s->name = strdup(name);
-    if (s->name == NULL || pool_init(&s->pool, max_connections) != 0) {
+    s->metrics = metrics_new();
+    if (s->name == NULL || s->metrics == NULL ||
+        pool_init(&s->pool, max_connections) != 0) {
+        metrics_unref(s->metrics);
         free(s->name);
         free(s);
         return MCRING_ENOMEM;
@@ -35,6 +38,7 @@ void server_free(server *s)
         return;
     pool_destroy(&s->pool);
     pthread_mutex_destroy(&s->err_lock);
+    metrics_unref(s->metrics);
     free(s->err_times);
     free(s->name);
     free(s);
@@ -120,5 +124,7 @@ void server_inherit(server *s, server *old)
     atomic_store(&s->requests, atomic_load(&old->requests));
     atomic_store(&s->errors, atomic_load(&old->errors));
     atomic_store(&s->connects, atomic_load(&old->connects));
+    metrics_unref(s->metrics);
+    s->metrics = metrics_ref(old->metrics);
     atomic_store(&s->pool.fence_hint, atomic_load(&old->pool.fence_hint));
 }

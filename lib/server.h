@@ -15,6 +15,7 @@
 
 #include "address.h"
 #include "clock.h"
+#include "metrics.h"
 #include "pool.h"
 
 /* Swift's error limiting, in the client's units. */
@@ -44,6 +45,8 @@ typedef struct server {
     atomic_uint_fast64_t requests; /* attempts on this server */
     atomic_uint_fast64_t errors;   /* failures counted for limiting */
     atomic_uint_fast64_t connects; /* connections opened */
+    server_metrics *metrics;       /* latency and outcomes per op; shared
+                                    * with a successor (metrics.h) */
 
     /* Owned by the client's writer side (under its writer lock). */
     unsigned refs;       /* rings (states) naming this server */
@@ -53,8 +56,9 @@ typedef struct server {
  * MCRING_ENOMEM. */
 int server_new(const char *name, uint32_t max_connections, server **out);
 /* Makes s the successor of old (same name, another pool size): its error
- * history, ban, counters and what is known of fences carry over; its
- * connections do not. Writer side; old may still be serving calls. */
+ * history, ban, counters and what is known of fences carry over, and it
+ * shares old's metrics; its connections do not. Writer side; old may still
+ * be serving calls. */
 void server_inherit(server *s, server *old);
 
 /* Closes its connections and frees it. No slot may be borrowed. */

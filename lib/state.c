@@ -44,6 +44,13 @@ static void settings_from_options(settings *s, const mcring_options *o)
     s->keys = o->keys;
     s->log = o->log;
     s->log_userdata = o->log_userdata;
+    s->histograms = o->latency_histograms;
+    s->trace = o->trace;
+    s->trace_userdata = o->trace_userdata;
+    s->timed = s->histograms || s->trace != NULL;
+    s->compress.algo = (compress_algo)o->compression;
+    s->compress.min_len = o->min_compress_len;
+    s->compress.limit = decompress_limit(s->item_size_max);
 }
 
 /* Drops one state's reference to each of its first n servers; frees those

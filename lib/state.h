@@ -30,6 +30,7 @@
 #define URCU_INLINE_SMALL_FUNCTIONS 1
 #include <urcu/urcu-bp.h>
 
+#include "compress.h"
 #include "config.h"
 #include "ring.h"
 #include "server.h"
@@ -48,6 +49,12 @@ typedef struct settings {
     key_mode keys;
     mcring_log_fn log;
     void *log_userdata;
+    /* Metrics (metrics.h): timed is histograms || trace, the one test the
+     * request path makes when neither is wanted. */
+    bool histograms, timed;
+    mcring_trace_fn trace;
+    void *trace_userdata;
+    compress_config compress; /* compress.h */
 } settings;
 
 typedef struct registry registry;

@@ -25,6 +25,7 @@ typedef struct cli {
     const char *hash, *point_hash;   /* --hash, --point-hash */
     const char *old_ring, *new_ring; /* ring-diff: MODE[:HASH[:POINT_HASH]] */
     double interval, duration;       /* monitor, bench */
+    const char *prometheus;          /* monitor: [ADDR:]PORT to serve */
     int threads, batch;              /* bench */
     const char *max_conns;           /* bench: a number or "threads" */
     const char *value_size, *key_dist;
@@ -54,6 +55,18 @@ int cmd_stats(cli *c);
 int cmd_monitor(cli *c);
 int cmd_bench(cli *c);
 int cmd_options(cli *c);
+
+/* The per-(server, op) latency table of `stats` and `monitor`. */
+int cli_print_op_stats(mcring_client *client);
+
+/* The monitor's Prometheus endpoint (metrics_http.c): a listening socket
+ * for "[ADDR:]PORT" (PORT alone: every interface), or -1 after printing
+ * why. */
+int metrics_http_listen(const char *spec);
+/* Answers scrapes on fd for up to `seconds`, one at a time: GET or HEAD
+ * of /metrics gets mcring_client_write_prometheus()'s text. Returns
+ * early when a signal arrives. */
+void metrics_http_serve(int fd, mcring_client *client, double seconds);
 
 /* Every option, two lines each, for --help. */
 void cli_print_options(FILE *f);

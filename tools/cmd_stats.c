@@ -1,9 +1,12 @@
-/* stats and monitor: per-server counters after probing the pool. */
+/* stats and monitor: per-server counters and latency after probing the
+ * pool; monitor --prometheus also serves them over HTTP
+ * (metrics_http.c). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -51,7 +54,54 @@ static int print_stats(mcring_client *client, probe_result pr)
     printf("probes=%ld hits=%ld misses=%ld errors=%ld\n",
            pr.hits + pr.misses + pr.errors, pr.hits, pr.misses, pr.errors);
     free(st);
+    if (cli_print_op_stats(client) != 0)
+        return EXIT_ERR;
     return fflush(stdout) == 0 ? 0 : EXIT_ERR;
+}
+
+/* A duration for people: 41.3us, 2.15ms, 1.20s. */
+static const char *human_time(double s, char *buf, size_t len)
+{
+    if (s < 1e-3)
+        snprintf(buf, len, "%.1fus", s * 1e6);
+    else if (s < 1)
+        snprintf(buf, len, "%.2fms", s * 1e3);
+    else
+        snprintf(buf, len, "%.2fs", s);
+    return buf;
+}
+
+int cli_print_op_stats(mcring_client *client)
+{
+    size_t n = mcring_client_op_stats(client, NULL, 0);
+    if (n == 0)
+        return 0;
+    /* Room for pairs that get their first attempt meanwhile. */
+    size_t room = n + 16;
+    mcring_op_stats *st = calloc(room, sizeof(*st));
+    if (st == NULL)
+        return cli_fail("stats", "out of memory");
+    n = mcring_client_op_stats(client, st, room);
+    if (n > room)
+        n = room;
+    printf("%-32s %-9s %9s %8s %6s %8s %8s %8s %8s\n", "server", "op",
+           "attempts", "failures", "hit%", "p50", "p90", "p99", "p99.9");
+    for (size_t i = 0; i < n; i++) {
+        char hit[16] = "-", q[4][16];
+        uint64_t asked = st[i].hits + st[i].misses;
+        if (asked > 0)
+            snprintf(hit, sizeof(hit), "%.1f",
+                     100.0 * (double)st[i].hits / (double)asked);
+        printf("%-32s %-9s %9llu %8llu %6s %8s %8s %8s %8s\n", st[i].server,
+               mcring_op_name(st[i].op), (unsigned long long)st[i].attempts,
+               (unsigned long long)st[i].failures, hit,
+               human_time(st[i].p50, q[0], sizeof(q[0])),
+               human_time(st[i].p90, q[1], sizeof(q[1])),
+               human_time(st[i].p99, q[2], sizeof(q[2])),
+               human_time(st[i].p999, q[3], sizeof(q[3])));
+    }
+    free(st);
+    return 0;
 }
 
 int cmd_stats(cli *c)
@@ -85,18 +135,27 @@ int cmd_monitor(cli *c)
 {
     if (c->argc != 0) {
         fputs("usage: mcring monitor [--interval S] [--duration S] "
-              "[--keys N]\n",
+              "[--keys N] [--prometheus [ADDR:]PORT]\n",
               stderr);
         return EXIT_ERR;
     }
-    mcring_client *client = cli_client(c);
-    if (client == NULL)
+    int http = -1;
+    if (c->prometheus != NULL &&
+        (http = metrics_http_listen(c->prometheus)) < 0)
         return EXIT_ERR;
+    mcring_client *client = cli_client(c);
+    if (client == NULL) {
+        if (http >= 0)
+            close(http);
+        return EXIT_ERR;
+    }
     char err[512];
     if (c->config_path != NULL &&
         mcring_client_watch(client, c->config_path, 1.0, err, sizeof(err)) !=
             0) {
         mcring_client_free(client);
+        if (http >= 0)
+            close(http);
         return cli_fail("cannot watch the config", err);
     }
     struct sigaction sa;
@@ -137,10 +196,17 @@ int cmd_monitor(cli *c)
                          (double)(now.tv_nsec - start.tv_nsec) / 1e9;
         if (c->duration > 0 && elapsed >= c->duration)
             break;
+        if (http >= 0) {
+            metrics_http_serve(http, client, c->interval); /* a signal ends
+                                                            * it early */
+            continue;
+        }
         struct timespec pause = {(time_t)c->interval,
                                  (long)((c->interval - (double)(time_t)c->interval) * 1e9)};
         nanosleep(&pause, NULL); /* a signal ends it early */
     }
+    if (http >= 0)
+        close(http);
     mcring_client_free(client);
     return rc;
 }

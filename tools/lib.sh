@@ -8,8 +8,9 @@ MCRING_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MCRING_PACKAGES=(
   gcc g++ pkg-config meson ninja-build
   liburcu-dev libck-dev libmsgpack-dev libjansson-dev libssl-dev
+  libzstd-dev zlib1g-dev
   libcriterion-dev memcached
-  python3 python3-swift python3-pymemcache
+  python3 python3-swift python3-pymemcache python3-prometheus-client
   libmemcached-dev nutcracker openssl
   clang libclang-rt-14-dev valgrind gnuplot-nox
   libuv1-dev libevent-dev

@@ -33,7 +33,7 @@ static void usage(FILE *f)
         "  incr KEY DELTA [--ttl N]   add DELTA, print the result\n"
         "  decr KEY DELTA [--ttl N]   subtract DELTA, print the result\n"
         "  stats [--keys N]           probe the pool with N gets, print\n"
-        "                             per-server counters\n"
+        "                             per-server counters and latency\n"
         "  ring-diff OLD NEW [--keys N] [--seed S] [--old-ring SPEC]\n"
         "            [--new-ring SPEC]\n"
         "                             how many keys change server between two\n"
@@ -51,9 +51,12 @@ static void usage(FILE *f)
         "                             (one socket per thread and server, for\n"
         "                             -o pipelining=false)\n"
         "  monitor [--interval S] [--duration S]\n"
-        "                             probe and print counters every S seconds;\n"
-        "                             reloads --config when it changes or on\n"
-        "                             SIGHUP\n"
+        "          [--prometheus [ADDR:]PORT]\n"
+        "                             probe and print counters and latency\n"
+        "                             every S seconds; reloads --config when it\n"
+        "                             changes or on SIGHUP; serves Prometheus\n"
+        "                             metrics on http://ADDR:PORT/metrics (PORT\n"
+        "                             alone: every interface)\n"
         "  options [--markdown]       every option (-o NAME=VALUE), its\n"
         "                             default and what it takes\n"
         "\n"
@@ -160,6 +163,7 @@ enum {
     OPT_POINT_HASH,
     OPT_UNSIGNED_BYTES,
     OPT_CODEC,
+    OPT_PROMETHEUS,
 };
 
 static const struct option long_opts[] = {
@@ -193,6 +197,7 @@ static const struct option long_opts[] = {
     {"point-hash", required_argument, NULL, OPT_POINT_HASH},
     {"unsigned-bytes", no_argument, NULL, OPT_UNSIGNED_BYTES},
     {"codec", required_argument, NULL, OPT_CODEC},
+    {"prometheus", required_argument, NULL, OPT_PROMETHEUS},
     {NULL, 0, NULL, 0},
 };
 
@@ -396,6 +401,9 @@ int main(int argc, char **argv)
             break;
         case OPT_CODEC:
             c.codec = optarg;
+            break;
+        case OPT_PROMETHEUS:
+            c.prometheus = optarg;
             break;
         default:
             usage(stderr);

@@ -157,7 +157,14 @@ typedef struct mcring_kv {
 /*
  * Looks a key up. Returns MCRING_OK (item filled), MCRING_MISS,
  * MCRING_UNDECODABLE (pickle-flagged; bytes and flags filled) or a failure.
- * On anything but OK/UNDECODABLE the item's len is 0.
+ * On anything but OK/UNDECODABLE the item's len is 0. When the option
+ * compression is not none, a value stored compressed (flag
+ * MCRING_FLAG_ZLIB or MCRING_FLAG_ZSTD, either algorithm; docs/codecs.md)
+ * comes back decompressed with that bit cleared; one that is not a valid
+ * stream is MCRING_UNDECODABLE (bytes and flags as stored), one that would
+ * expand past item_size_max (MCRING_DECOMPRESSED_MAX_DEFAULT without one)
+ * is MCRING_ETOOLARGE. With compression none, bytes and flags come as
+ * stored.
  * Threads: thread-safe; one thread at a time per item.
  * Ownership: out is the caller's reusable buffer, grown as needed;
  * release it with mcring_item_release().
@@ -168,7 +175,10 @@ MCRING_API int mcring_get(mcring_client *client, const void *key,
 /*
  * Stores bytes with the given flags. Returns MCRING_OK or a failure;
  * MCRING_ETOOLARGE when value_len exceeds item_size_max (nothing sent) or
- * the server refuses the size.
+ * the server refuses the size. With the option compression, a value longer
+ * than min_compress_len is stored compressed (when that makes it smaller)
+ * under its flags plus the algorithm's bit; flags that already carry a
+ * compression bit are stored as given.
  * Threads: thread-safe.
  * Ownership: key and value are read during the call only.
  */

@@ -141,9 +141,10 @@ MCRING_API int mcring_msgpack_decode(const void *data, size_t len,
 /*
  * Registers a codec with the client, next to the built-in raw, json and
  * msgpack. Rejected with MCRING_ECODEC (and why, in err): no flags, the
- * pickle bit, flags that share a bit with a registered codec, a name that
- * is empty, too long or taken, no encode or decode function. At most 29
- * codecs can be added (one per free flag bit). Codecs cannot be removed.
+ * pickle bit, a compression bit (MCRING_FLAG_ZLIB, MCRING_FLAG_ZSTD),
+ * flags that share a bit with a registered codec, a name that is empty,
+ * too long or taken, no encode or decode function. At most 27 codecs can
+ * be added (one per free flag bit). Codecs cannot be removed.
  * Threads: thread-safe, also while other threads make calls: a codec is
  * published whole and used from then on.
  * Ownership: the codec struct and its name are copied; userdata and the

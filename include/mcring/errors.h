@@ -54,7 +54,10 @@ MCRING_BEGIN_DECLS
  *              cannot take (nothing is sent).
  *  ETOOLARGE   mcring_set, mcring_set_multi, mcring_set_value,
  *              mcring_set_multi_values: a value above item_size_max
- *              (nothing sent) or refused by the server for its size.
+ *              (nothing sent) or refused by the server for its size;
+ *              the reads (per key for the multi-key ones): a value above
+ *              item_size_max, or a compressed one that would expand past
+ *              it (MCRING_DECOMPRESSED_MAX_DEFAULT without one).
  *  ECONFIG     mcring_options_set, mcring_options_load, mcring_client_new,
  *              mcring_client_reconfigure, mcring_client_watch,
  *              mcring_client_reload, mcring_ring_new: a bad option or file.

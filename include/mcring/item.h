@@ -51,6 +51,20 @@ MCRING_API int mcring_item_append(mcring_item *item, const void *data,
 /* mcring's msgpack codec (docs/codecs.md explains the choice of bit). */
 #define MCRING_FLAG_MSGPACK 32u
 
+/* The compression layer (docs/codecs.md), under every codec: a value
+ * stored compressed carries one of these bits besides its codec's, and a
+ * client whose option compression is not none decompresses it on read
+ * and clears the bit. zlib is the bit pymemcache's
+ * CompressedSerde, pylibmc and python-memcached mark zlib data with; zstd's
+ * is mcring's own, clear of the bits Swift (1, 2), mcring's msgpack (32),
+ * those clients (1 to 16) and spymemcached (1, 2, 256 to 2048) use. A
+ * codec cannot be registered on either bit. */
+#define MCRING_FLAG_ZLIB 8u
+#define MCRING_FLAG_ZSTD 4096u
+/* The most a compressed value may expand to when the option item_size_max
+ * is 0 (no limit); with a limit, the limit bounds it. */
+#define MCRING_DECOMPRESSED_MAX_DEFAULT (64u * 1024u * 1024u)
+
 MCRING_END_DECLS
 
 #endif /* MCRING_PUBLIC_ITEM_H */

@@ -48,6 +48,7 @@ int main()
     check(mcring_ring_locate(ring, "key", 3, idx, 2) == 2,
           "mcring_ring_locate");
     mcring_ring_free(ring);
+    mcring_options_set_trace(opts, nullptr, nullptr); // metrics.h
 
     // client.h (no call touches the network), codec.h, value.h, item.h
     mcring_client *client = nullptr;
@@ -59,6 +60,16 @@ int main()
           "mcring_client_server_stats");
     check(mcring_client_codec(client, "msgpack") == mcring_codec_msgpack(),
           "mcring_client_codec");
+
+    // metrics.h: nothing recorded yet, the exposition still complete
+    check(mcring_client_op_stats(client, nullptr, 0) == 0,
+          "mcring_client_op_stats");
+    char text[8192];
+    size_t n = mcring_client_write_prometheus(client, text, sizeof text);
+    check(n > 0 && n < sizeof text && std::strstr(text, "mcring_servers 2"),
+          "mcring_client_write_prometheus");
+    check(std::strcmp(mcring_op_name(MCRING_OP_GET_MULTI), "get_multi") == 0,
+          "mcring_op_name");
 
     mcring_value *v = mcring_value_new_map();
     check(mcring_value_map_add_str(v, "n", mcring_value_new_int(42)) == 0,
