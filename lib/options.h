@@ -23,6 +23,12 @@ typedef enum key_mode {
     KEYS_RAW = 1,   /* the caller's key on the wire, validated */
 } key_mode;
 
+typedef enum protocol_mode {
+    PROTOCOL_TEXT = 0, /* memcached's classic text commands */
+    PROTOCOL_META = 1, /* meta commands (memcached 1.6+): opaque tokens,
+                        * quiet batches, base64 keys, leases */
+} protocol_mode;
+
 /* Limits that other layers size things by. */
 #define MAX_ERROR_LIMIT 100000.0 /* error histories are kept per server */
 #define MAX_TRIES 100000
@@ -47,6 +53,10 @@ struct mcring_options {
     bool pipelining;       /* many requests in flight per connection */
     int pipeline_depth;    /* at most this many per connection */
     bool pipeline_fences;  /* end each written batch with mn */
+    protocol_mode protocol;
+    bool single_flight;
+    int lease_ttl;     /* seconds */
+    int lease_recache; /* seconds; 0: off */
     mcring_log_fn log;
     void *log_userdata;
     char *config_path; /* the file last loaded, for reloads */

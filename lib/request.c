@@ -17,7 +17,11 @@ int key_prepare_digest(const settings *s, const void *key, size_t len,
             return MCRING_EINVAL;
         key = "";
     }
-    if (s->keys == KEYS_RAW && !proto_key_valid(key, len))
+    /* Meta commands carry any key bytes (base64-encoded, meta.h); text
+     * commands only those the syntax can. */
+    if (s->keys == KEYS_RAW &&
+        (s->protocol == PROTOCOL_META ? len == 0 || len > MCRING_KEY_MAX
+                                      : !proto_key_valid(key, len)))
         return MCRING_EKEY;
     k->kh.key = key;
     k->kh.len = len;
