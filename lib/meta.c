@@ -79,6 +79,12 @@ bool meta_key_needs_b64(const char *key, size_t len)
     return !proto_key_valid(key, len);
 }
 
+bool meta_key_valid(const void *key, size_t len)
+{
+    return len > 0 &&
+           (proto_key_valid(key, len) || len <= META_B64_KEY_BYTES);
+}
+
 bool meta_key_matches(const meta_reply *m, const char *key, size_t len)
 {
     if (!meta_has(m, 'k'))

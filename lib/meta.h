@@ -117,6 +117,14 @@ size_t meta_encode(char *buf, const meta_cmd *m);
 /* True when key goes base64-encoded (meta_encode adds b). */
 bool meta_key_needs_b64(const char *key, size_t len);
 
+/* Longest key that must go base64-encoded: memcached takes key tokens of
+ * up to 250 characters, encoded or not. */
+#define META_B64_KEY_BYTES 186
+
+/* True for a key meta commands can carry: 1..250 bytes the text syntax
+ * takes as they are, or 1..186 bytes of anything (base64). */
+bool meta_key_valid(const void *key, size_t len);
+
 /* Base64 (RFC 4648, padded) of src into dst (4 * ceil(n / 3) bytes);
  * returns the length. */
 size_t meta_b64_encode(char *dst, const void *src, size_t n);

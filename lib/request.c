@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "meta.h"
 #include "request.h"
 
 /* ---- keys ----------------------------------------------------------------*/
@@ -19,9 +20,9 @@ int key_prepare_digest(const settings *s, const void *key, size_t len,
     }
     /* Meta commands carry any key bytes (base64-encoded, meta.h); text
      * commands only those the syntax can. */
-    if (s->keys == KEYS_RAW &&
-        (s->protocol == PROTOCOL_META ? len == 0 || len > MCRING_KEY_MAX
-                                      : !proto_key_valid(key, len)))
+    if (s->keys == KEYS_RAW && !(s->protocol == PROTOCOL_META
+                                     ? meta_key_valid(key, len)
+                                     : proto_key_valid(key, len)))
         return MCRING_EKEY;
     k->kh.key = key;
     k->kh.len = len;
