@@ -329,3 +329,77 @@ Test(meta, single_flight_and_read_your_writes)
     mcring_client_free(c);
     mcring_options_free(o);
 }
+
+/* Many readers of a few hot keys through single flight, and one writer
+ * per key that reads each of its writes back: every value read is one
+ * that was written, and no writer ever reads an older value than its
+ * own. */
+#define SF_KEYS 4
+#define SF_READERS 12
+
+typedef struct sf_arg {
+    mcring_client *c;
+    int key;
+    bool writer;
+    int failures;
+    long gets;
+} sf_arg;
+
+static void *sf_run(void *p)
+{
+    sf_arg *a = p;
+    char key[8];
+    snprintf(key, sizeof(key), "hot%d", a->key);
+    mcring_item it = MCRING_ITEM_INIT;
+    for (int i = 1; i <= 300; i++) {
+        if (a->writer) {
+            char v[16];
+            int n = snprintf(v, sizeof(v), "%d", i);
+            if (mcring_set(a->c, key, 4, v, (size_t)n, 0, 0) != MCRING_OK)
+                a->failures++;
+        }
+        int rc = mcring_get(a->c, key, 4, &it);
+        a->gets++;
+        if (rc != MCRING_OK && rc != MCRING_MISS) {
+            a->failures++;
+            continue;
+        }
+        if (rc == MCRING_OK && a->writer && atoi(it.data) != i)
+            a->failures++; /* an older get answered after my write */
+        if (rc == MCRING_OK && (atoi(it.data) < 1 || atoi(it.data) > 300))
+            a->failures++;
+    }
+    mcring_item_release(&it);
+    return NULL;
+}
+
+Test(meta, single_flight_under_many_threads)
+{
+    for (int proto = 0; proto < 2; proto++) {
+        mcring_options *o = opts_for(fleet.names, "protocol",
+                                     proto ? "meta" : "text",
+                                     "single_flight", "true", NULL);
+        mcring_client *c = client_for(o);
+        sf_arg a[SF_KEYS * (SF_READERS + 1)];
+        pthread_t t[SF_KEYS * (SF_READERS + 1)];
+        int n = 0;
+        for (int k = 0; k < SF_KEYS; k++)
+            for (int r = 0; r <= SF_READERS; r++, n++) {
+                a[n] = (sf_arg){.c = c, .key = k, .writer = r == 0};
+                pthread_create(&t[n], NULL, sf_run, &a[n]);
+            }
+        long gets = 0;
+        for (int i = 0; i < n; i++) {
+            pthread_join(t[i], NULL);
+            cr_assert_eq(a[i].failures, 0, "thread %d", i);
+            gets += a[i].gets;
+        }
+        mcring_server_stats st[2];
+        mcring_client_server_stats(c, st, 2);
+        /* Every set is a request; gets shared some. */
+        cr_assert_lt(st[0].requests + st[1].requests,
+                     (uint64_t)(gets + SF_KEYS * 300) + 1);
+        mcring_client_free(c);
+        mcring_options_free(o);
+    }
+}
