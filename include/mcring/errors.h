@@ -71,7 +71,10 @@ MCRING_BEGIN_DECLS
  *              domain (documented per call).
  *  ENOMEM      any call that allocates.
  *  EKEY        the key operations in raw key mode, for a key memcached
- *              cannot take (nothing is sent).
+ *              cannot take (nothing is sent): with protocol = text, one
+ *              outside 1-250 bytes without spaces or control bytes; with
+ *              meta, one that is neither that nor 1-186 bytes of anything
+ *              (sent in base64).
  *  ETOOLARGE   mcring_set, mcring_set_multi, mcring_set_value,
  *              mcring_set_multi_values: a value above item_size_max
  *              (nothing sent) or refused by the server for its size.
