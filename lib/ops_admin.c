@@ -52,13 +52,16 @@ int mcring_flush_all(mcring_client *c, const char *server_name, double delay)
     if (c == NULL || !(delay >= 0) || delay > 2147483647.0)
         return MCRING_EINVAL;
     state *st = client_enter(c);
-    int rc = 0;
-    if (server_name != NULL) {
+    /* memcached reads the delay as an exptime: over 30 days it would be
+     * an absolute time, long past. Swift's TTL rule makes it one. */
+    int64_t when;
+    int rc = request_exptime(st, delay, &when);
+    if (rc == 0 && server_name != NULL) {
         server *sv = find_server(st, server_name);
-        rc = sv != NULL ? flush_one(st, sv, (int64_t)delay) : MCRING_EINVAL;
-    } else {
+        rc = sv != NULL ? flush_one(st, sv, when) : MCRING_EINVAL;
+    } else if (rc == 0) {
         for (size_t i = 0; i < st->ring->nservers; i++) {
-            int r = flush_one(st, st->servers[i], (int64_t)delay);
+            int r = flush_one(st, st->servers[i], when);
             if (rc == 0)
                 rc = r;
         }

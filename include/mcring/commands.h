@@ -142,7 +142,8 @@ MCRING_API int mcring_touch_multi(mcring_client *client,
 /*
  * flush_all: every item of one server (named as configured, e.g.
  * "10.0.0.1:11211"), or of every server of the ring when server is NULL,
- * is invalidated now, or after delay seconds (memcached's delay; 0: now).
+ * is invalidated now, or after delay seconds (0: now; more than 30 days
+ * is sent as an absolute time, as TTLs are).
  * Returns 0, MCRING_EINVAL (no such server, a negative delay), or the
  * first server's failure (the others are still flushed).
  * Threads: thread-safe.
