@@ -403,3 +403,31 @@ Test(meta, single_flight_under_many_threads)
         mcring_options_free(o);
     }
 }
+
+Test(meta, quiet_batches_need_no_fences)
+{
+    /* A batch ends at its own MN, so it reads the same with the
+     * pipeline's fences turned off. */
+    mcring_options *o = opts_for(fleet.names, "protocol", "meta",
+                                 "pipeline_fences", "false", NULL);
+    mcring_client *c = client_for(o);
+    mcring_kv kv[3] = {{"f1", 2, "a", 1, 0}, {"f2", 2, "b", 1, 0},
+                       {"f3", 2, "c", 1, 0}};
+    int st[4];
+    cr_assert_eq(mcring_set_multi(c, kv, 2, NULL, 0, 0, st), 0);
+    mcring_key k[4] = {{"f1", 2}, {"f3", 2}, {"f2", 2}, {"f1", 2}};
+    mcring_item it[4] = {MCRING_ITEM_INIT, MCRING_ITEM_INIT, MCRING_ITEM_INIT,
+                         MCRING_ITEM_INIT};
+    for (int round = 0; round < 3; round++) {
+        cr_assert_eq(mcring_get_multi(c, k, 4, NULL, 0, it, st), 0);
+        cr_assert_eq(st[0], MCRING_OK);
+        cr_assert_eq(st[1], MCRING_MISS);
+        cr_assert_eq(st[2], MCRING_OK);
+        cr_assert_eq(st[3], MCRING_OK);
+        cr_assert_eq(it[2].data[0], 'b');
+    }
+    for (int i = 0; i < 4; i++)
+        mcring_item_release(&it[i]);
+    mcring_client_free(c);
+    mcring_options_free(o);
+}
