@@ -324,7 +324,7 @@ int main(int argc, char **argv)
          * and \u case, so its byte count differs slightly). */
         json_t *j = to_jansson(records[r]);
         char *text = json_dumps(j, JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
-        mcring_item jenc = {text, strlen(text), strlen(text) + 1, 0};
+        mcring_item jenc = {text, strlen(text), strlen(text) + 1, 0, 0};
         bench_case jb = {"jansson", 1, jansson_encode, jansson_decode, j};
         row("jansson", names[r], 1, run_case(&jb, &jenc, runs, seconds));
         free(text);

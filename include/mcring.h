@@ -12,6 +12,11 @@
  *   mcring/options.h     options and memcache.conf, the log callback
  *   mcring/item.h        items: bytes plus flags in a reusable buffer
  *   mcring/client.h      the client and its operations on bytes
+ *   mcring/commands.h    memcached's other commands: add, replace, append,
+ *                        prepend, gets/cas, touch, gat/gats, flush_all,
+ *                        version, stats
+ *   mcring/lease.h       herd protection on the meta protocol: leases,
+ *                        stale values, versioned writes
  *   mcring/ring.h        placement, for inspection
  *   mcring/value.h       the value model
  *   mcring/codec.h       codecs and the value-level operations
@@ -35,6 +40,8 @@
 #include "mcring/item.h"
 #include "mcring/client.h"
 #include "mcring/async.h"
+#include "mcring/commands.h"
+#include "mcring/lease.h"
 #include "mcring/ring.h"
 #include "mcring/value.h"
 #include "mcring/codec.h"

@@ -27,6 +27,7 @@ void mcring_item_release(mcring_item *item)
     item->data = NULL;
     item->len = item->cap = 0;
     item->flags = 0;
+    item->cas = 0;
 }
 
 /* ---- fork() ------------------------------------------------------------ */

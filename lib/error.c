@@ -14,9 +14,20 @@ const char *mcring_strerror(int code)
     case MCRING_UNDECODABLE:
         return "found, but the value cannot be decoded";
     case MCRING_NOT_STORED:
-        return "not stored: the key already exists";
+        return "not stored: add found the key, or replace, append or "
+               "prepend did not";
     case MCRING_CONF_MISSING:
         return "no such memcache.conf: nothing loaded";
+    case MCRING_EXISTS:
+        return "not stored: the CAS token no longer matches";
+    case MCRING_NOT_FOUND:
+        return "not found";
+    case MCRING_STALE:
+        return "stale value: another caller is refreshing it";
+    case MCRING_WON:
+        return "lease won: refill the key";
+    case MCRING_WAIT:
+        return "another caller is filling the key: wait";
 #define XX(name, val, msg)                                                     \
     case MCRING_##name:                                                        \
         return msg;
@@ -40,6 +51,16 @@ const char *mcring_err_name(int code)
         return "MCRING_NOT_STORED";
     case MCRING_CONF_MISSING:
         return "MCRING_CONF_MISSING";
+    case MCRING_EXISTS:
+        return "MCRING_EXISTS";
+    case MCRING_NOT_FOUND:
+        return "MCRING_NOT_FOUND";
+    case MCRING_STALE:
+        return "MCRING_STALE";
+    case MCRING_WON:
+        return "MCRING_WON";
+    case MCRING_WAIT:
+        return "MCRING_WAIT";
 #define XX(name, val, msg)                                                     \
     case MCRING_##name:                                                        \
         return "MCRING_" #name;

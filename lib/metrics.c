@@ -11,7 +11,8 @@ static const char *const op_names[METRICS_OPS] = {
     [MCRING_OP_GET] = "get",        [MCRING_OP_SET] = "set",
     [MCRING_OP_DELETE] = "delete",  [MCRING_OP_INCR] = "incr",
     [MCRING_OP_DECR] = "decr",      [MCRING_OP_GET_MULTI] = "get_multi",
-    [MCRING_OP_SET_MULTI] = "set_multi",
+    [MCRING_OP_SET_MULTI] = "set_multi", [MCRING_OP_TOUCH] = "touch",
+    [MCRING_OP_TOUCH_MULTI] = "touch_multi",
 };
 
 const char *mcring_op_name(mcring_op op)

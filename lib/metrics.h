@@ -27,7 +27,7 @@
 #include "mcring.h"
 
 /* Op kinds recorded (mcring_op's values). */
-#define METRICS_OPS 7
+#define METRICS_OPS 9
 
 /* Most shards a server has; the number used is set once per process from
  * the CPU count (metrics_shard_count). */

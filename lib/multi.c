@@ -1,5 +1,6 @@
 /*
- * Multi-key operations: mcring_get_multi and mcring_set_multi.
+ * Multi-key operations: mcring_get_multi, mcring_gets_multi,
+ * mcring_set_multi and mcring_touch_multi.
  *
  * Each key goes to the first server of its own try order (with a
  * server_key, all keys share the server_key's order, which is Swift's
@@ -11,6 +12,11 @@
  * failed move on to their next server in the next round; a server that
  * failed once is not asked again in the same call. A key's full try order
  * is computed only when it needs one.
+ *
+ * With protocol = meta a group's request is a quiet batch (meta.h): one
+ * mg/ms per key with q and an opaque token each, then the batch's own mn,
+ * read by a meta_batch_reader (reply.h); the commonest answers (a miss, a
+ * store) then cost no reply at all.
  *
  * All per-call memory comes from the calling thread's arena (arena.h):
  * steady-state calls do not allocate.
@@ -27,6 +33,8 @@
 #include "arena.h"
 #include "client.h"
 #include "clock.h"
+#include "command.h"
+#include "flight.h"
 #include "request.h"
 
 #define PENDING 0x7fff /* status of a key with no answer yet */
@@ -41,6 +49,7 @@ typedef struct group {
     mux_req req;
     get_reader get;
     line_reader lines;
+    meta_batch_reader batch;
     int *line_results;
     struct iovec iov1; /* get: the request line */
 } group;
@@ -50,6 +59,10 @@ typedef struct multi {
     arena *a;
     size_t n;
     bool is_get;
+    bool want_cas;  /* gets */
+    bool is_touch;  /* touch (is_get false) */
+    bool meta;      /* protocol = meta: quiet batches */
+    int64_t exptime; /* touch */
     const mcring_key *keys; /* the caller's */
     mcring_key *wire;
     uint32_t *first;   /* each key's first server */
@@ -248,6 +261,7 @@ static void group_failed(multi *m, group *g, int rc)
         if (m->is_get) {
             m->items[k].len = 0;
             m->items[k].flags = 0;
+            m->items[k].cas = 0;
         }
     }
 }
@@ -258,20 +272,83 @@ static void group_final(multi *m, group *g, int rc)
         m->status[g->members[i]] = rc;
 }
 
+/* The group's quiet meta batch: one command per key, then "mn". */
+static int build_meta_batch(multi *m, group *g)
+{
+    mux_req *r = &g->req;
+    uint64_t opaque = command_opaque(g->count);
+    size_t per_key = m->is_get || m->is_touch ? 1 : 3;
+    struct iovec *iov = arena_alloc(m->a, (per_key * g->count + 1) *
+                                              sizeof(*iov));
+    char *lines = arena_alloc(m->a, g->count * META_HEADER_MAX);
+    if (iov == NULL || lines == NULL)
+        return MCRING_ENOMEM;
+    size_t len = 0;
+    int n = 0;
+    for (size_t i = 0; i < g->count; i++) {
+        uint32_t k = g->members[i];
+        meta_cmd c = {.key = m->wire[k].data, .key_len = m->wire[k].len,
+                      .tokens = META_TOKEN_O, .O = opaque + i};
+        if (m->is_get) {
+            c.cmd = "mg";
+            c.flags = m->want_cas ? "vfkcq" : "vfkq";
+        } else if (m->is_touch) {
+            c.cmd = "mg";
+            c.flags = "q";
+            c.tokens |= META_TOKEN_T;
+            c.T = m->exptime;
+        } else {
+            c.cmd = "ms";
+            c.flags = "q";
+            c.has_datalen = true;
+            c.datalen = m->kvs[k].value_len;
+            c.tokens |= META_TOKEN_T | META_TOKEN_F;
+            c.T = m->exptime;
+            c.F = m->kvs[k].flags;
+        }
+        size_t l = meta_encode(lines + len, &c);
+        if (per_key == 1 && n > 0) {
+            iov[n - 1].iov_len += l; /* contiguous: one iovec */
+        } else {
+            iov[n++] = (struct iovec){lines + len, l};
+        }
+        len += l;
+        if (per_key == 3) {
+            iov[n++] = (struct iovec){(void *)m->kvs[k].value,
+                                      m->kvs[k].value_len};
+            iov[n++] = (struct iovec){(void *)"\r\n", 2};
+        }
+    }
+    iov[n++] = (struct iovec){(void *)"mn\r\n", 4};
+    batch_kind kind = m->is_get     ? BATCH_GET
+                      : m->is_touch ? BATCH_TOUCH
+                                    : BATCH_SET;
+    meta_batch_reader_init(&g->batch, kind, opaque, m->wire, g->members,
+                           g->count, m->is_get ? m->items : NULL, m->status,
+                           m->st->set.item_size_max);
+    r->pr.iov = iov;
+    r->pr.iovcnt = n;
+    r->pr.reader = &g->batch.base;
+    return 0;
+}
+
 /* Sets up the group's request and reader, in the call's arena. */
 static int build_request(multi *m, group *g)
 {
     mux_req *r = &g->req;
+    if (m->meta)
+        return build_meta_batch(m, g);
     if (m->is_get) {
-        size_t len = 5;
+        const char *cmd = m->want_cas ? "gets" : "get";
+        size_t len = strlen(cmd) + 2;
         for (size_t i = 0; i < g->count; i++)
             len += 1 + m->wire[g->members[i]].len;
         char *line = arena_alloc(m->a, len);
         if (line == NULL)
             return MCRING_ENOMEM;
         char *p = line;
-        memcpy(p, "get", 3);
-        p += 3;
+        memcpy(p, cmd, strlen(cmd));
+        p += strlen(cmd);
         for (size_t i = 0; i < g->count; i++) {
             const mcring_key *k = &m->wire[g->members[i]];
             *p++ = ' ';
@@ -288,9 +365,28 @@ static int build_request(multi *m, group *g)
         r->pr.reader = &g->get.base;
         return 0;
     }
-    struct iovec *iov = arena_alloc(m->a, 3 * g->count * sizeof(*iov));
     g->line_results = arena_alloc(m->a, g->count * sizeof(int));
-    if (iov == NULL || g->line_results == NULL)
+    if (g->line_results == NULL)
+        return MCRING_ENOMEM;
+    if (m->is_touch) {
+        char *lines = arena_alloc(m->a, g->count * PROTO_HEADER_MAX);
+        if (lines == NULL)
+            return MCRING_ENOMEM;
+        size_t len = 0;
+        for (size_t i = 0; i < g->count; i++) {
+            const mcring_key *k = &m->wire[g->members[i]];
+            len += proto_touch(lines + len, k->data, k->len, m->exptime);
+        }
+        g->iov1 = (struct iovec){lines, len};
+        line_reader_init(&g->lines, g->count, classify_touch, g->line_results,
+                         NULL);
+        r->pr.iov = &g->iov1;
+        r->pr.iovcnt = 1;
+        r->pr.reader = &g->lines.base;
+        return 0;
+    }
+    struct iovec *iov = arena_alloc(m->a, 3 * g->count * sizeof(*iov));
+    if (iov == NULL)
         return MCRING_ENOMEM;
     for (size_t i = 0; i < g->count; i++) {
         uint32_t k = g->members[i];
@@ -310,11 +406,13 @@ static int build_request(multi *m, group *g)
 /* A set group that read every reply: the first reply that says the server
  * failed fails the group (Swift resends the whole batch to the next
  * server); otherwise each key keeps its own outcome. */
-static int set_group_outcome(group *g)
+static int set_group_outcome(const multi *m, group *g)
 {
-    for (size_t i = 0; i < g->count; i++)
-        if (!rc_is_final(g->line_results[i]))
-            return g->line_results[i];
+    for (size_t i = 0; i < g->count; i++) {
+        int r = m->meta ? m->status[g->members[i]] : g->line_results[i];
+        if (!rc_is_final(r))
+            return r;
+    }
     return 0;
 }
 
@@ -322,7 +420,9 @@ static int set_group_outcome(group *g)
  * keys' hits and misses. */
 static void record_group(multi *m, group *g, int rc, int64_t start)
 {
-    attempt_info a = {m->is_get ? MCRING_OP_GET_MULTI : MCRING_OP_SET_MULTI,
+    attempt_info a = {m->is_get     ? MCRING_OP_GET_MULTI
+                      : m->is_touch ? MCRING_OP_TOUCH_MULTI
+                                    : MCRING_OP_SET_MULTI,
                       0, g->count, m->round};
     bool answered = rc == 0 && m->is_get;
     uint64_t hits = 0, misses = 0;
@@ -378,18 +478,26 @@ static int run_round(multi *m, group *g, size_t ngroups)
         if (grp->slot == NULL)
             continue;
         int r = server_settle(st, grp->sv, &grp->req);
-        if (r == 0 && m->is_get && grp->get.outcome != 0)
-            r = server_failed(st, grp->sv, grp->get.outcome, PHASE_TALK, 0,
-                              NULL, grp->get.base.detail);
-        if (r == 0 && !m->is_get && (r = set_group_outcome(grp)) != 0)
-            r = server_failed(st, grp->sv, r, PHASE_SET, 0, NULL,
-                              grp->lines.base.detail);
+        reply_reader *rd = grp->req.pr.reader;
+        int outcome = m->meta ? grp->batch.outcome
+                      : m->is_get ? grp->get.outcome
+                                  : 0;
+        if (r == 0 && outcome != 0)
+            r = rc_is_final(outcome)
+                    ? outcome
+                    : server_failed(st, grp->sv, outcome, PHASE_TALK, 0,
+                                    NULL, rd->detail);
+        if (r == 0 && !m->is_get && !m->is_touch &&
+            (r = set_group_outcome(m, grp)) != 0)
+            r = server_failed(st, grp->sv, r, PHASE_SET, 0, NULL, rd->detail);
         if (st->set.timed)
             record_group(m, grp, r, start);
-        if (r != 0 && m->is_get)
+        if (r != 0 && m->meta)
+            meta_batch_reader_reset(&grp->batch);
+        else if (r != 0 && m->is_get)
             get_reader_reset(&grp->get);
         if (r == 0) {
-            if (!m->is_get)
+            if (!m->is_get && !m->meta)
                 for (size_t j = 0; j < grp->count; j++)
                     m->status[grp->members[j]] = grp->line_results[j];
         } else if (rc_is_final(r)) {
@@ -424,9 +532,10 @@ static int run_rounds(multi *m)
     return 0;
 }
 
-int mcring_get_multi(mcring_client *c, const mcring_key *keys, size_t n,
-                     const void *server_key, size_t server_key_len,
-                     mcring_item *items, int *status)
+/* get_multi and gets_multi. */
+static int read_multi(mcring_client *c, const mcring_key *keys, size_t n,
+                      const void *server_key, size_t server_key_len,
+                      mcring_item *items, int *status, bool want_cas)
 {
     if (c == NULL || (n > 0 && (keys == NULL || items == NULL ||
                                 status == NULL)))
@@ -437,6 +546,7 @@ int mcring_get_multi(mcring_client *c, const mcring_key *keys, size_t n,
     for (size_t k = 0; k < n; k++) {
         items[k].len = 0;
         items[k].flags = 0;
+        items[k].cas = 0;
     }
     /* Swift sends "get \r\n" for no keys and waits out the timeout on the
      * ERROR (bug 2): no keys, no network. */
@@ -445,9 +555,10 @@ int mcring_get_multi(mcring_client *c, const mcring_key *keys, size_t n,
     arena *a = arena_begin();
     if (a == NULL)
         return MCRING_ENOMEM;
-    multi m = {.a = a, .n = n, .is_get = true, .keys = keys, .status = status,
-               .items = items};
+    multi m = {.a = a, .n = n, .is_get = true, .want_cas = want_cas,
+               .keys = keys, .status = status, .items = items};
     m.st = client_enter(c);
+    m.meta = m.st->set.protocol == PROTOCOL_META;
     int rc = multi_prepare(&m, server_key, server_key_len);
     if (rc == 0) {
         rc = run_rounds(&m);
@@ -461,6 +572,32 @@ int mcring_get_multi(mcring_client *c, const mcring_key *keys, size_t n,
     state_leave();
     arena_end(a);
     return rc;
+}
+
+int mcring_get_multi(mcring_client *c, const mcring_key *keys, size_t n,
+                     const void *server_key, size_t server_key_len,
+                     mcring_item *items, int *status)
+{
+    return read_multi(c, keys, n, server_key, server_key_len, items, status,
+                      false);
+}
+
+int mcring_gets_multi(mcring_client *c, const mcring_key *keys, size_t n,
+                      const void *server_key, size_t server_key_len,
+                      mcring_item *items, int *status)
+{
+    return read_multi(c, keys, n, server_key, server_key_len, items, status,
+                      true);
+}
+
+/* A set of key k was tried: gets of it in flight take no more joiners. */
+static void wrote_key(const multi *m, const mcring_client *c, size_t k)
+{
+    if (!m->st->set.single_flight || m->wire == NULL)
+        return;
+    key_op op;
+    if (key_prepare(&m->st->set, m->keys[k].data, m->keys[k].len, &op) == 0)
+        flight_wrote(c, m->st, &op);
 }
 
 /* set_multi's request headers, one per key, built once for all rounds. */
@@ -514,7 +651,9 @@ int mcring_set_multi(mcring_client *c, const mcring_kv *kvs, size_t n,
     multi m = {.a = a, .n = n, .is_get = false, .keys = keys, .status = status,
                .kvs = kvs};
     m.st = client_enter(c);
+    m.meta = m.st->set.protocol == PROTOCOL_META;
     request_exptime(m.st, ttl, &exptime); /* valid: checked above */
+    m.exptime = exptime;
     int rc = multi_prepare(&m, server_key, server_key_len);
     for (size_t k = 0; rc != MCRING_ENOMEM && k < n; k++)
         if (m.status[k] == PENDING && m.st->set.item_size_max != 0 &&
@@ -528,13 +667,44 @@ int mcring_set_multi(mcring_client *c, const mcring_kv *kvs, size_t n,
         rc = compress_pack_kvs(&c->compress, &m.st->set.compress, kvs, n,
                                &sent);
     m.kvs = sent;
-    if (rc == 0)
+    if (rc == 0 && !m.meta)
         rc = build_headers(&m, exptime);
     if (rc == 0)
         rc = run_rounds(&m);
     else
         finish_pending(&m, rc == MCRING_ENOMEM ? rc : MCRING_ECANCELED);
     compress_release_kvs(kvs, sent, n);
+    for (size_t k = 0; rc != MCRING_ENOMEM && k < n; k++)
+        wrote_key(&m, c, k);
+    state_leave();
+    arena_end(a);
+    return rc;
+}
+
+int mcring_touch_multi(mcring_client *c, const mcring_key *keys, size_t n,
+                       const void *server_key, size_t server_key_len,
+                       double ttl, int *status)
+{
+    if (c == NULL || (n > 0 && (keys == NULL || status == NULL)))
+        return MCRING_EINVAL;
+    if (n == 0)
+        return 0;
+    int64_t exptime;
+    if (proto_exptime(ttl, clock_wall_s(), &exptime) != 0)
+        return MCRING_EINVAL;
+    arena *a = arena_begin();
+    if (a == NULL)
+        return MCRING_ENOMEM;
+    multi m = {.a = a, .n = n, .is_touch = true, .keys = keys,
+               .status = status};
+    m.st = client_enter(c);
+    m.meta = m.st->set.protocol == PROTOCOL_META;
+    request_exptime(m.st, ttl, &m.exptime); /* valid: checked above */
+    int rc = multi_prepare(&m, server_key, server_key_len);
+    if (rc == 0)
+        rc = run_rounds(&m);
+    else
+        finish_pending(&m, rc == MCRING_ENOMEM ? rc : MCRING_ECANCELED);
     state_leave();
     arena_end(a);
     return rc;

@@ -2,7 +2,8 @@
  * The single-key operations: get, set, delete, incr, decr. Each prepares
  * its key, enters the RCU read side, and walks the key's servers
  * (with_failover, request.h) with an attempt that sends its command and
- * reads the reply.
+ * reads the reply. With protocol = meta they go through command.h as
+ * mg/ms/md/ma instead; the text attempts here are the default path.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 
 #include "client.h"
 #include "clock.h"
+#include "command.h"
+#include "flight.h"
 #include "request.h"
 
 /* ---- get ----------------------------------------------------------------*/
@@ -42,6 +45,17 @@ static int attempt_get(const state *st, server *sv, void *ctx,
     return status;
 }
 
+int ops_get_once(const state *st, const key_op *k, mcring_item *out)
+{
+    if (st->set.protocol == PROTOCOL_META) {
+        command cmd = {.kind = CMD_GET, .item = out};
+        return command_run(st, k, &k->kh, &cmd);
+    }
+    get_ctx g = {{k->wire, k->wire_len}, out};
+    return with_failover(st, MCRING_OP_GET, k->kh.len, &k->kh, attempt_get,
+                         &g);
+}
+
 int mcring_get(mcring_client *c, const void *key, size_t key_len,
                mcring_item *out)
 {
@@ -49,14 +63,15 @@ int mcring_get(mcring_client *c, const void *key, size_t key_len,
         return MCRING_EINVAL;
     out->len = 0;
     out->flags = 0;
+    out->cas = 0;
     state *st = client_enter(c);
     key_op k;
     int rc = key_prepare(&st->set, key, key_len, &k);
-    if (rc == 0) {
-        get_ctx g = {{k.wire, k.wire_len}, out};
-        rc = with_failover(st, MCRING_OP_GET, key_len, &k.kh, attempt_get, &g);
-        rc = compress_unpack(&c->compress, &st->set.compress, out, rc);
-    }
+    if (rc == 0 && st->set.single_flight)
+        rc = flight_get(c, st, &k, out);
+    else if (rc == 0)
+        rc = ops_get_once(st, &k, out);
+    rc = compress_unpack(&c->compress, &st->set.compress, out, rc);
     state_leave();
     if (rc != MCRING_OK && rc != MCRING_UNDECODABLE)
         out->len = 0;
@@ -116,8 +131,17 @@ int mcring_set(mcring_client *c, const void *key, size_t key_len,
         rc = compress_pack(&c->compress, &st->set.compress,
                            value ? value : "", value_len, flags, &p);
     if (rc == 0) {
-        set_ctx s = {k.wire, k.wire_len, p.data, p.len, p.flags, exptime};
-        rc = with_failover(st, MCRING_OP_SET, key_len, &k.kh, attempt_set, &s);
+        if (st->set.protocol == PROTOCOL_META) {
+            command cmd = {.kind = CMD_STORE, .mode = STORE_SET,
+                           .value = p.data, .value_len = p.len,
+                           .flags = p.flags, .exptime = exptime};
+            rc = command_run(st, &k, &k.kh, &cmd);
+        } else {
+            set_ctx s = {k.wire, k.wire_len, p.data, p.len, p.flags, exptime};
+            rc = with_failover(st, MCRING_OP_SET, key_len, &k.kh, attempt_set,
+                               &s);
+        }
+        flight_wrote(c, st, &k);
         if (rc == MCRING_OK)
             warn_item_size(st, p.len);
         packed_release(&p);
@@ -159,8 +183,14 @@ int mcring_delete(mcring_client *c, const void *key, size_t key_len,
         keyhash where = k.kh;
         if (server_key != NULL && server_key_len > 0)
             keyhash_init(&where, server_key, server_key_len);
-        rc = with_failover(st, MCRING_OP_DELETE, key_len, &where,
-                           attempt_delete, &k);
+        if (st->set.protocol == PROTOCOL_META) {
+            command cmd = {.kind = CMD_DELETE};
+            rc = command_run(st, &k, &where, &cmd);
+        } else {
+            rc = with_failover(st, MCRING_OP_DELETE, key_len, &where,
+                               attempt_delete, &k);
+        }
+        flight_wrote(c, st, &k);
     }
     state_leave();
     return rc;
@@ -235,6 +265,24 @@ static int attempt_arith(const state *st, server *sv, void *ctx,
     return MCRING_ERACE;
 }
 
+/* incr/decr as one ma: a missing key is created holding the delta (0 for
+ * decr) with the TTL, as Swift's incr then add does, in one step. NS (the
+ * create raced with another) is tried again, as Swift's NOT_STORED is. */
+static int meta_arith(const state *st, const key_op *k, bool incr,
+                      uint64_t delta, int64_t exptime, uint64_t *result)
+{
+    for (int round = 0; round < ARITH_ROUNDS; round++) {
+        command cmd = {.kind = CMD_ARITH, .incr = incr, .delta = delta,
+                       .initial = incr ? delta : 0, .exptime = exptime};
+        int rc = command_run(st, k, &k->kh, &cmd);
+        if (rc == MCRING_OK && result != NULL)
+            *result = cmd.number;
+        if (rc != MCRING_NOT_STORED && rc != MCRING_MISS)
+            return rc;
+    }
+    return MCRING_ERACE;
+}
+
 static int arith(mcring_client *c, const void *key, size_t key_len, bool incr,
                  uint64_t delta, double ttl, uint64_t *result)
 {
@@ -246,12 +294,16 @@ static int arith(mcring_client *c, const void *key, size_t key_len, bool incr,
     int rc = request_exptime(st, ttl, &exptime);
     if (rc == 0)
         rc = key_prepare(&st->set, key, key_len, &k);
-    if (rc == 0) {
+    if (rc == 0 && st->set.protocol == PROTOCOL_META) {
+        rc = meta_arith(st, &k, incr, delta, exptime, result);
+        flight_wrote(c, st, &k);
+    } else if (rc == 0) {
         arith_ctx a = {&k, incr, delta, exptime, 0};
         rc = with_failover(st, incr ? MCRING_OP_INCR : MCRING_OP_DECR, key_len,
                            &k.kh, attempt_arith, &a);
         if (rc == MCRING_OK && result != NULL)
             *result = a.result;
+        flight_wrote(c, st, &k);
     }
     state_leave();
     return rc;

@@ -335,6 +335,20 @@ static int set_compression(mcring_options *o, const option_def *d,
     return 0;
 }
 
+static int set_protocol(mcring_options *o, const option_def *d,
+                        const char *value, char *err, size_t errlen)
+{
+    size_t n;
+    const char *s = options_trim(value, &n);
+    if (n == 4 && strncmp(s, "text", 4) == 0)
+        o->protocol = PROTOCOL_TEXT;
+    else if (n == 4 && strncmp(s, "meta", 4) == 0)
+        o->protocol = PROTOCOL_META;
+    else
+        return bad(err, errlen, d->name, value, "must be text or meta");
+    return 0;
+}
+
 #define AT(field) offsetof(struct mcring_options, field)
 
 static const option_def table[] = {
@@ -434,6 +448,26 @@ static const option_def table[] = {
      false, BOOL_WORDS,
      "record every attempt's duration and outcome per server and operation "
      "(mcring_client_op_stats, Prometheus; docs/metrics.md)",
+     NULL},
+    {"protocol", OPT_CUSTOM, AT(protocol), "text", 0, 0, false, "text|meta",
+     "text: the classic commands (what Swift sends); meta: mg/ms/md/ma "
+     "with opaque tokens, quiet batches, base64 raw keys and leases "
+     "(memcached 1.6+); both read and write the same items",
+     set_protocol},
+    {"single_flight", OPT_BOOL, AT(single_flight), "false", 0, 0, false,
+     BOOL_WORDS,
+     "a get of a key another get of this client is already reading waits "
+     "for that reply instead of sending its own (docs/meta.md)",
+     NULL},
+    {"lease_ttl", OPT_INT, AT(lease_ttl), "10", 1, 2592000, false,
+     "1-2592000 seconds",
+     "lease calls: how long a winner has to fill a missing key before "
+     "another caller may win it",
+     NULL},
+    {"lease_recache", OPT_INT, AT(lease_recache), "0", 0, 2592000, false,
+     "0-2592000 seconds; 0: off",
+     "lease calls: when a value has less time left than this, one reader "
+     "wins an early refresh while the others keep reading it",
      NULL},
 };
 

@@ -23,6 +23,12 @@ typedef enum key_mode {
     KEYS_RAW = 1,   /* the caller's key on the wire, validated */
 } key_mode;
 
+typedef enum protocol_mode {
+    PROTOCOL_TEXT = 0, /* memcached's classic text commands */
+    PROTOCOL_META = 1, /* meta commands (memcached 1.6+): opaque tokens,
+                        * quiet batches, base64 keys, leases */
+} protocol_mode;
+
 /* Limits that other layers size things by. */
 #define MAX_ERROR_LIMIT 100000.0 /* error histories are kept per server */
 #define MAX_TRIES 100000
@@ -50,6 +56,10 @@ struct mcring_options {
     int compression;          /* compress_algo (compress.h) */
     int64_t min_compress_len; /* compress values longer than this */
     bool latency_histograms;  /* record attempts (metrics.h) */
+    protocol_mode protocol;
+    bool single_flight;
+    int lease_ttl;     /* seconds */
+    int lease_recache; /* seconds; 0: off */
     mcring_log_fn log;
     void *log_userdata;
     mcring_trace_fn trace;

@@ -180,6 +180,27 @@ ssize_t proto_parse_line(const char *buf, size_t len, size_t max_value,
 
     /* Dispatch on the first byte; every branch checks the whole line. */
     switch (buf[0]) {
+    case 'T':
+        if (is(buf, n, "TOUCHED", 7)) {
+            r->kind = REPLY_TOUCHED;
+            return (ssize_t)total;
+        }
+        break;
+    case 'O':
+        if (is(buf, n, "OK", 2)) {
+            r->kind = REPLY_OK;
+            return (ssize_t)total;
+        }
+        break;
+    case 'V':
+        if (n > 8 && memcmp(buf, "VERSION ", 8) == 0 &&
+            printable(buf + 8, n - 8)) {
+            r->kind = REPLY_VERSION;
+            r->msg = buf + 8;
+            r->msg_len = n - 8;
+            return (ssize_t)total;
+        }
+        break;
     case 'E':
         if (is(buf, n, "END", 3)) {
             r->kind = REPLY_END;
@@ -199,6 +220,18 @@ ssize_t proto_parse_line(const char *buf, size_t len, size_t max_value,
         }
         if (n >= 12 && memcmp(buf, "SERVER_ERROR", 12) == 0)
             return parse_error(buf, n, 12, REPLY_SERVER_ERROR, total, r);
+        if (n > 5 && memcmp(buf, "STAT ", 5) == 0 && printable(buf, n)) {
+            /* STAT <name> <value>; the value may hold spaces. */
+            const char *sp = memchr(buf + 5, ' ', n - 5);
+            if (sp == NULL || sp == buf + 5)
+                break;
+            r->kind = REPLY_STAT;
+            r->key = buf + 5;
+            r->key_len = (size_t)(sp - (buf + 5));
+            r->msg = sp + 1;
+            r->msg_len = (size_t)(buf + n - (sp + 1));
+            return (ssize_t)total;
+        }
         break;
     case 'N':
         if (is(buf, n, "NOT_FOUND", 9)) {
@@ -325,6 +358,76 @@ size_t proto_get(char *buf, const char *key, size_t key_len)
     memcpy(buf + 4, key, key_len);
     memcpy(buf + 4 + key_len, "\r\n", 2);
     return 6 + key_len;
+}
+
+size_t proto_retrieve(char *buf, const char *cmd, const char *key,
+                      size_t key_len)
+{
+    size_t n = strlen(cmd);
+    memcpy(buf, cmd, n);
+    buf[n++] = ' ';
+    memcpy(buf + n, key, key_len);
+    n += key_len;
+    buf[n++] = '\r';
+    buf[n++] = '\n';
+    return n;
+}
+
+size_t proto_gat(char *buf, const char *cmd, int64_t exptime, const char *key,
+                 size_t key_len)
+{
+    size_t n = strlen(cmd);
+    memcpy(buf, cmd, n);
+    buf[n++] = ' ';
+    n += put_i64(buf + n, exptime);
+    buf[n++] = ' ';
+    memcpy(buf + n, key, key_len);
+    n += key_len;
+    buf[n++] = '\r';
+    buf[n++] = '\n';
+    return n;
+}
+
+size_t proto_cas_header(char *buf, const char *key, size_t key_len,
+                        uint32_t flags, int64_t exptime, size_t value_len,
+                        uint64_t cas)
+{
+    /* The set header with the token before its CRLF. */
+    size_t n = proto_storage_header(buf, "cas", key, key_len, flags, exptime,
+                                    value_len) -
+               2;
+    buf[n++] = ' ';
+    n += proto_u64(buf + n, cas);
+    buf[n++] = '\r';
+    buf[n++] = '\n';
+    return n;
+}
+
+size_t proto_touch(char *buf, const char *key, size_t key_len,
+                   int64_t exptime)
+{
+    memcpy(buf, "touch ", 6);
+    size_t n = 6;
+    memcpy(buf + n, key, key_len);
+    n += key_len;
+    buf[n++] = ' ';
+    n += put_i64(buf + n, exptime);
+    buf[n++] = '\r';
+    buf[n++] = '\n';
+    return n;
+}
+
+size_t proto_flush_all(char *buf, int64_t delay)
+{
+    memcpy(buf, "flush_all", 9);
+    size_t n = 9;
+    if (delay > 0) {
+        buf[n++] = ' ';
+        n += put_i64(buf + n, delay);
+    }
+    buf[n++] = '\r';
+    buf[n++] = '\n';
+    return n;
 }
 
 int proto_exptime(double ttl, double now, int64_t *out)

@@ -34,16 +34,21 @@ typedef enum reply_kind {
     REPLY_CLIENT_ERROR,
     REPLY_SERVER_ERROR,
     REPLY_MN, /* the meta no-op's reply: a pipeline fence */
+    REPLY_TOUCHED,
+    REPLY_OK,      /* flush_all */
+    REPLY_VERSION, /* msg: the version text */
+    REPLY_STAT,    /* key: the statistic's name, msg: its value */
 } reply_kind;
 
 typedef struct reply {
     reply_kind kind;
-    const char *key; /* VALUE: points into the parsed buffer */
+    const char *key; /* VALUE, STAT: points into the parsed buffer */
     size_t key_len;
     uint32_t flags;   /* VALUE */
     size_t value_len; /* VALUE: data bytes that follow (plus CRLF) */
     uint64_t number;  /* NUMBER; VALUE's cas when present */
-    const char *msg;  /* ERROR/CLIENT_ERROR/SERVER_ERROR text, may be empty */
+    const char *msg;  /* ERROR/CLIENT_ERROR/SERVER_ERROR text, may be empty;
+                       * VERSION's text; STAT's value */
     size_t msg_len;
 } reply;
 
@@ -72,6 +77,19 @@ size_t proto_arith(char *buf, bool incr, const char *key, size_t key_len,
                    uint64_t delta);
 size_t proto_delete(char *buf, const char *key, size_t key_len);
 size_t proto_get(char *buf, const char *key, size_t key_len);
+/* "<cmd> <key>": cmd is get or gets. */
+size_t proto_retrieve(char *buf, const char *cmd, const char *key,
+                      size_t key_len);
+/* "<cmd> <exptime> <key>": cmd is gat or gats. */
+size_t proto_gat(char *buf, const char *cmd, int64_t exptime, const char *key,
+                 size_t key_len);
+size_t proto_cas_header(char *buf, const char *key, size_t key_len,
+                        uint32_t flags, int64_t exptime, size_t value_len,
+                        uint64_t cas);
+size_t proto_touch(char *buf, const char *key, size_t key_len,
+                   int64_t exptime);
+/* "flush_all" with a delay when delay > 0. */
+size_t proto_flush_all(char *buf, int64_t delay);
 
 /* Decimal text of v into buf (>= 20 bytes); returns the length. */
 size_t proto_u64(char *buf, uint64_t v);

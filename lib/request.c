@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "meta.h"
 #include "request.h"
 
 /* ---- keys ----------------------------------------------------------------*/
@@ -17,7 +18,11 @@ int key_prepare_digest(const settings *s, const void *key, size_t len,
             return MCRING_EINVAL;
         key = "";
     }
-    if (s->keys == KEYS_RAW && !proto_key_valid(key, len))
+    /* Meta commands carry any key bytes (base64-encoded, meta.h); text
+     * commands only those the syntax can. */
+    if (s->keys == KEYS_RAW && !(s->protocol == PROTOCOL_META
+                                     ? meta_key_valid(key, len)
+                                     : proto_key_valid(key, len)))
         return MCRING_EKEY;
     k->kh.key = key;
     k->kh.len = len;

@@ -62,7 +62,8 @@ int server_failed(const state *st, server *sv, int rc, phase ph,
 static inline bool rc_is_final(int rc)
 {
     return rc >= 0 || rc == MCRING_ENOTNUM || rc == MCRING_ETOOLARGE ||
-           rc == MCRING_ERACE || rc == MCRING_ENOMEM || rc == MCRING_EINVAL;
+           rc == MCRING_ERACE || rc == MCRING_ENOMEM || rc == MCRING_EINVAL ||
+           rc == MCRING_ENOTSUP;
 }
 
 /*

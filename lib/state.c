@@ -42,6 +42,10 @@ static void settings_from_options(settings *s, const mcring_options *o)
     s->depth = o->pipelining ? (unsigned)o->pipeline_depth : 1;
     s->fences = o->pipeline_fences;
     s->keys = o->keys;
+    s->protocol = o->protocol;
+    s->single_flight = o->single_flight;
+    s->lease_ttl = o->lease_ttl;
+    s->lease_recache = o->lease_recache;
     s->log = o->log;
     s->log_userdata = o->log_userdata;
     s->histograms = o->latency_histograms;

@@ -47,6 +47,11 @@ typedef struct settings {
                            * pipelining is off) */
     bool fences;          /* end each batch with a fence (pipeline.h) */
     key_mode keys;
+    protocol_mode protocol; /* text or meta commands */
+    bool single_flight;     /* gets of one key share a request in flight */
+    int64_t lease_ttl;      /* lease calls: seconds a winner has to fill */
+    int64_t lease_recache;  /* lease calls: remaining TTL below which one
+                             * reader refreshes early (0: never) */
     mcring_log_fn log;
     void *log_userdata;
     /* Metrics (metrics.h): timed is histograms || trace, the one test the

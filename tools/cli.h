@@ -8,7 +8,8 @@
 
 #include <mcring.h>
 
-/* Exit codes: 0 done, 1 a miss (get/delete), 2 an error. */
+/* Exit codes: 0 done, 1 another outcome (a miss, not stored, exists, not
+ * found), 2 an error. */
 #define EXIT_MISS 1
 #define EXIT_ERR 2
 
@@ -18,6 +19,9 @@ typedef struct cli {
     bool verbose;
     bool markdown; /* options --markdown */
     double ttl;
+    double delay;      /* flush --delay */
+    bool herd, lease;  /* bench --herd [--lease] */
+    double herd_every_ms, origin_ms, herd_ttl, think_ms;
     const char *codec; /* set --codec: raw (default), json, msgpack */
     long keys;          /* ring-diff, stats: how many keys */
     unsigned long seed; /* ring-diff */
@@ -55,6 +59,19 @@ int cmd_stats(cli *c);
 int cmd_monitor(cli *c);
 int cmd_bench(cli *c);
 int cmd_options(cli *c);
+int cmd_add(cli *c);
+int cmd_replace(cli *c);
+int cmd_append(cli *c);
+int cmd_prepend(cli *c);
+int cmd_gets(cli *c);
+int cmd_cas(cli *c);
+int cmd_touch(cli *c);
+int cmd_gat(cli *c);
+int cmd_flush(cli *c);
+int cmd_version(cli *c);
+int cmd_server_stats(cli *c);
+/* bench --herd (tools/herd.c). */
+int cmd_herd(cli *c);
 
 /* The per-(server, op) latency table of `stats` and `monitor`. */
 int cli_print_op_stats(mcring_client *client);

@@ -32,6 +32,21 @@ static void usage(FILE *f)
         "  delete KEY                 delete (exit 1 if it was not there)\n"
         "  incr KEY DELTA [--ttl N]   add DELTA, print the result\n"
         "  decr KEY DELTA [--ttl N]   subtract DELTA, print the result\n"
+        "  add KEY VALUE [--ttl N]    store only if absent (exit 1: not stored)\n"
+        "  replace KEY VALUE [--ttl N]\n"
+        "                             store only if present (exit 1: not stored)\n"
+        "  append KEY VALUE           add bytes after the value (exit 1: no key)\n"
+        "  prepend KEY VALUE          add bytes before the value (exit 1: no key)\n"
+        "  gets KEY                   the value's bytes on stdout, cas=N on stderr\n"
+        "  cas KEY VALUE TOKEN [--ttl N]\n"
+        "                             store only if the CAS token still matches\n"
+        "                             (exit 1: exists or not found)\n"
+        "  touch KEY TTL              a new TTL (exit 1: not found)\n"
+        "  gat KEY TTL                print the value and give it a new TTL\n"
+        "  flush [--delay N] [SERVER] flush_all on one server or all\n"
+        "  version [SERVER]           each server's version\n"
+        "  server-stats [GROUP]       each server's own statistics (stats\n"
+        "                             [GROUP]): server, name, value per line\n"
         "  stats [--keys N]           probe the pool with N gets, print\n"
         "                             per-server counters and latency\n"
         "  ring-diff OLD NEW [--keys N] [--seed S] [--old-ring SPEC]\n"
@@ -50,6 +65,14 @@ static void usage(FILE *f)
         "                             memcache_max_connections, or 'threads'\n"
         "                             (one socket per thread and server, for\n"
         "                             -o pipelining=false)\n"
+        "  bench --herd [--lease] [--threads T] [--duration S]\n"
+        "        [--herd-every-ms MS] [--origin-ms MS] [--herd-ttl S]\n"
+        "        [--think-ms MS]\n"
+        "                             T readers of one hot key whose value\n"
+        "                             costs an origin call; the key is\n"
+        "                             invalidated every MS (or expires after\n"
+        "                             S); plain get/set, or leases (--lease\n"
+        "                             speaks meta); counts origin calls\n"
         "  monitor [--interval S] [--duration S]\n"
         "          [--prometheus [ADDR:]PORT]\n"
         "                             probe and print counters and latency\n"
@@ -84,12 +107,14 @@ static void usage(FILE *f)
         "  -k, --key-mode MODE  swift (MD5 on the wire, default) or raw; raw is\n"
         "                       the natural pairing with another client's ring\n"
         "                       (in swift mode the peers see the hex MD5)\n"
+        "  -p, --protocol P     text (default) or meta (memcached 1.6+)\n"
         "  -o, --option NAME=VALUE\n"
         "                       any memcache.conf option (io_timeout=0.5 ...)\n"
         "  -v, --verbose        print what the library logs to stderr\n"
         "  -h, --help           this text\n"
         "      --version        print the library version\n"
-        "Exit status: 0 done, 1 miss, 2 error.\n"
+        "Exit status: 0 done, 1 another outcome (a miss, not stored, exists,\n"
+        "not found), 2 error.\n"
         "\n"
         "memcache.conf options (-o NAME=VALUE; [mcring]: not Swift's):\n",
         f);
@@ -164,6 +189,13 @@ enum {
     OPT_UNSIGNED_BYTES,
     OPT_CODEC,
     OPT_PROMETHEUS,
+    OPT_DELAY,
+    OPT_HERD,
+    OPT_LEASE,
+    OPT_HERD_EVERY,
+    OPT_ORIGIN_MS,
+    OPT_HERD_TTL,
+    OPT_THINK_MS,
 };
 
 static const struct option long_opts[] = {
@@ -198,6 +230,14 @@ static const struct option long_opts[] = {
     {"unsigned-bytes", no_argument, NULL, OPT_UNSIGNED_BYTES},
     {"codec", required_argument, NULL, OPT_CODEC},
     {"prometheus", required_argument, NULL, OPT_PROMETHEUS},
+    {"protocol", required_argument, NULL, 'p'},
+    {"delay", required_argument, NULL, OPT_DELAY},
+    {"herd", no_argument, NULL, OPT_HERD},
+    {"lease", no_argument, NULL, OPT_LEASE},
+    {"herd-every-ms", required_argument, NULL, OPT_HERD_EVERY},
+    {"origin-ms", required_argument, NULL, OPT_ORIGIN_MS},
+    {"herd-ttl", required_argument, NULL, OPT_HERD_TTL},
+    {"think-ms", required_argument, NULL, OPT_THINK_MS},
     {NULL, 0, NULL, 0},
 };
 
@@ -210,7 +250,12 @@ static const struct {
     {"decr", cmd_decr},         {"locate", cmd_locate},
     {"ring-diff", cmd_ring_diff}, {"stats", cmd_stats},
     {"monitor", cmd_monitor},   {"bench", cmd_bench},
-    {"options", cmd_options},
+    {"options", cmd_options},   {"add", cmd_add},
+    {"replace", cmd_replace},   {"append", cmd_append},
+    {"prepend", cmd_prepend},   {"gets", cmd_gets},
+    {"cas", cmd_cas},           {"touch", cmd_touch},
+    {"gat", cmd_gat},           {"flush", cmd_flush},
+    {"version", cmd_version},   {"server-stats", cmd_server_stats},
 };
 
 /* Options apply in a fixed order whatever the command line's order:
@@ -240,14 +285,17 @@ int main(int argc, char **argv)
              .seed = 1,
              .interval = 1.0,
              .get_ratio = -1,
-             .swap_interval_ms = 10};
+             .swap_interval_ms = 10,
+             .herd_every_ms = 100,
+             .origin_ms = 5,
+             .think_ms = 1};
     pending p = {0};
     int rc = EXIT_ERR;
     if (mcring_options_new(&c.opts) != 0)
         return cli_fail("startup", "out of memory");
 
     int opt;
-    while ((opt = getopt_long(argc, argv, "s:c:t:r:k:o:vh", long_opts,
+    while ((opt = getopt_long(argc, argv, "s:c:t:r:k:p:o:vh", long_opts,
                               NULL)) != -1) {
         double d;
         switch (opt) {
@@ -269,6 +317,50 @@ int main(int argc, char **argv)
         case 'k':
             if (queue(&p, "key_mode", optarg))
                 goto out;
+            break;
+        case 'p':
+            if (queue(&p, "protocol", optarg))
+                goto out;
+            break;
+        case OPT_DELAY:
+            if (parse_number("--delay", optarg, &c.delay) || c.delay < 0) {
+                cli_fail("--delay", "must be >= 0");
+                goto out;
+            }
+            break;
+        case OPT_HERD:
+            c.herd = true;
+            break;
+        case OPT_LEASE:
+            c.lease = true;
+            break;
+        case OPT_HERD_EVERY:
+            if (parse_number("--herd-every-ms", optarg, &c.herd_every_ms) ||
+                !(c.herd_every_ms > 0)) {
+                cli_fail("--herd-every-ms", "must be > 0");
+                goto out;
+            }
+            break;
+        case OPT_ORIGIN_MS:
+            if (parse_number("--origin-ms", optarg, &c.origin_ms) ||
+                c.origin_ms < 0) {
+                cli_fail("--origin-ms", "must be >= 0");
+                goto out;
+            }
+            break;
+        case OPT_THINK_MS:
+            if (parse_number("--think-ms", optarg, &c.think_ms) ||
+                c.think_ms < 0) {
+                cli_fail("--think-ms", "must be >= 0");
+                goto out;
+            }
+            break;
+        case OPT_HERD_TTL:
+            if (parse_number("--herd-ttl", optarg, &c.herd_ttl) ||
+                c.herd_ttl < 0) {
+                cli_fail("--herd-ttl", "must be >= 0");
+                goto out;
+            }
             break;
         case OPT_HASH:
             c.hash = optarg;
@@ -437,6 +529,10 @@ int main(int argc, char **argv)
     const char *name = argv[optind];
     c.argc = argc - optind - 1;
     c.argv = argv + optind + 1;
+    if (c.herd && strcmp(name, "bench") == 0) {
+        rc = cmd_herd(&c);
+        goto out;
+    }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(name, commands[i].name) == 0) {
             rc = commands[i].run(&c);

@@ -2,9 +2,7 @@
  * mcring/errors.h — every code a call of this library returns, and their
  * text. Non-negative codes are outcomes (the call worked and this is what
  * happened); negative codes are failures. Each code's comment says which
- * calls return it; a code no call returns is not listed (MCRING_NOT_STORED
- * is the one exception, reserved for add and replace, due in the next
- * release).
+ * calls return it; a code no call returns is not listed.
  *
  * "The key operations" below are mcring_get, mcring_set, mcring_delete,
  * mcring_incr, mcring_decr, mcring_get_multi, mcring_set_multi and the
@@ -33,15 +31,37 @@ MCRING_BEGIN_DECLS
  * mcring_get and mcring_get_multi (pickle-flagged items), mcring_get_value
  * and mcring_get_multi_values (any of those). */
 #define MCRING_UNDECODABLE 2
-/* Not stored because of the key's state (add: it exists; replace: it does
- * not). Returned by no call of this release: reserved for mcring_add and
- * mcring_replace, due in the next. */
+/* Not stored because of the key's state (add: it exists; replace, append,
+ * prepend: it does not): mcring_add, mcring_replace, mcring_append,
+ * mcring_prepend. */
 #define MCRING_NOT_STORED 3
 /* A memcache.conf that does not exist: nothing was read and nothing
  * changed (Swift's loader silently keeps its defaults; mcring also says so
  * in the log). Returned by mcring_options_load, mcring_client_watch (which
  * then watches for the file to appear) and mcring_client_reload. */
 #define MCRING_CONF_MISSING 4
+/* The CAS token no longer matches: someone stored the key since it was
+ * read (nothing stored). mcring_cas; mcring_lease_fill (the value was
+ * changed or invalidated during the refill); mcring_set_versioned (a
+ * version at least as new is stored). */
+#define MCRING_EXISTS 5
+/* The key is not there: mcring_cas, mcring_touch, mcring_lease_fill (the
+ * lease ran out and the key went), mcring_lease_invalidate; per key,
+ * mcring_touch_multi. */
+#define MCRING_NOT_FOUND 6
+/* mcring_lease_get, mcring_lease_wait: a value is there but stale (it was
+ * invalidated, or its time is nearly up) and another caller is refreshing
+ * it: serve it (the item holds it). */
+#define MCRING_STALE 7
+/* mcring_lease_get, mcring_lease_wait: this caller won the right to
+ * refill the key: compute the value and store it with mcring_lease_fill.
+ * The item holds the stale value, if there is one, to serve meanwhile
+ * (len 0 otherwise). */
+#define MCRING_WON 8
+/* mcring_lease_get, mcring_lease_wait: another caller is filling the key
+ * and there is nothing to serve yet: wait and ask again
+ * (mcring_lease_wait does). */
+#define MCRING_WAIT 9
 
 /*
  * ---- failures: XX(name, value, message) --------------------------------
@@ -51,7 +71,10 @@ MCRING_BEGIN_DECLS
  *              domain (documented per call).
  *  ENOMEM      any call that allocates.
  *  EKEY        the key operations in raw key mode, for a key memcached
- *              cannot take (nothing is sent).
+ *              cannot take (nothing is sent): with protocol = text, one
+ *              outside 1-250 bytes without spaces or control bytes; with
+ *              meta, one that is neither that nor 1-186 bytes of anything
+ *              (sent in base64).
  *  ETOOLARGE   mcring_set, mcring_set_multi, mcring_set_value,
  *              mcring_set_multi_values: a value above item_size_max
  *              (nothing sent) or refused by the server for its size;
@@ -85,6 +108,14 @@ MCRING_BEGIN_DECLS
  *              mcring_set_multi_values, and codecs' encode functions.
  *  ECODEC      mcring_client_add_codec (a codec that conflicts),
  *              mcring_set_value and mcring_set_multi_values (no such codec).
+ *  ENOMETA     the key operations with protocol = meta: the server answered
+ *              a meta command with ERROR (memcached before 1.6, or a proxy
+ *              without meta commands); counted as its failure.
+ *  ETEXTMODE   the lease calls and mcring_set_versioned on a client with
+ *              protocol = text (nothing is sent).
+ *  ENOTSUP     mcring_set_versioned: the server does not know the E flag
+ *              (memcached before 1.6.2x answers "CLIENT_ERROR invalid
+ *              flag"); not counted against it.
  */
 #define MCRING_ERRNO_MAP(XX)                                                   \
     XX(EINVAL, -1, "invalid argument")                                         \
@@ -116,7 +147,13 @@ MCRING_BEGIN_DECLS
     XX(EDECODE, -26, "the bytes are not a valid encoding for the codec")       \
     XX(EENCODE, -27, "the value cannot be encoded by this codec")              \
     XX(ECODEC, -28, "no such codec, or its name or flags conflict with a "     \
-                    "registered one")
+                    "registered one")                                          \
+    XX(ENOMETA, -29, "the server does not understand meta commands "           \
+                     "(memcached 1.6 or later needed)")                        \
+    XX(ETEXTMODE, -30, "this call needs the meta protocol (option "            \
+                       "protocol = meta)")                                     \
+    XX(ENOTSUP, -31, "the server does not support a meta flag this call "      \
+                     "needs (a newer memcached is needed)")
 
 enum mcring_errno {
 #define MCRING_XX_ENUM_(name, val, msg) MCRING_##name = (val),

@@ -22,9 +22,13 @@ typedef struct mcring_item {
     size_t len;
     size_t cap; /* bytes allocated at data; managed by the library */
     uint32_t flags;
+    /* The item's CAS token, for mcring_cas(): set by the calls that ask
+     * for it (mcring_gets, mcring_gats, mcring_gets_multi,
+     * mcring_lease_get); 0 after any other read. Added in 0.2.0. */
+    uint64_t cas;
 } mcring_item;
 
-#define MCRING_ITEM_INIT {NULL, 0, 0, 0}
+#define MCRING_ITEM_INIT {NULL, 0, 0, 0, 0}
 
 /*
  * Frees the item's buffer and resets the item to MCRING_ITEM_INIT, ready

@@ -24,7 +24,9 @@ MCRING_BEGIN_DECLS
 
 /* The kinds of operation attempts are counted by. New kinds are added at
  * the end. incr and decr are the command sent: mcring_decr() with a
- * negative delta sends incr, as Swift does. */
+ * negative delta sends incr, as Swift does. Every storage command (add,
+ * replace, append, prepend, cas, lease fills) counts as set, every read
+ * (gets, gat, lease reads) as get; gets_multi as get_multi. */
 typedef enum mcring_op {
     MCRING_OP_GET = 0,
     MCRING_OP_SET = 1,
@@ -32,12 +34,15 @@ typedef enum mcring_op {
     MCRING_OP_INCR = 3,
     MCRING_OP_DECR = 4,
     MCRING_OP_GET_MULTI = 5,
-    MCRING_OP_SET_MULTI = 6
+    MCRING_OP_SET_MULTI = 6,
+    MCRING_OP_TOUCH = 7,
+    MCRING_OP_TOUCH_MULTI = 8
 } mcring_op;
 
 /*
  * The op's name as metrics label it: "get", "set", "delete", "incr",
- * "decr", "get_multi", "set_multi"; NULL for a value that is no op.
+ * "decr", "get_multi", "set_multi", "touch", "touch_multi"; NULL for a
+ * value that is no op.
  * Threads: thread-safe.
  * Ownership: a static string; never freed, never allocates.
  */

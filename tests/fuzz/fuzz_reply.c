@@ -1,10 +1,12 @@
 /*
  * Fuzz target: the reply readers behind a connection's pipeline, fed as a
  * server would send, split at arbitrary points. The first 8 bytes seed the
- * chunk sizes and the fence mode; the rest is the byte stream. Four
+ * chunk sizes and the fence mode; the rest is the byte stream. Six
  * requests are in flight, as written by the pipeline (fences included
- * unless off): a get of three keys with a 4 KiB limit, a set, an incr and a
- * get of one key without a limit. Values are read through the buffer or
+ * unless off): a get of three keys with a 4 KiB limit, a set, an incr, a
+ * get of one key without a limit, then meta commands: a quiet batch of
+ * three mg (tokens 0x10-0x12, closed by its own mn, values up to 4 KiB)
+ * and one mg with token 0x20 and key k. Values are read through the buffer or
  * straight into items, as the real driver does. Nothing may crash or leak,
  * no request may complete twice, and no reader may take a key it did not
  * ask for or a value above its limit.
@@ -67,11 +69,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                            {setl, sizeof(setl) - 1},
                            {incl, sizeof(incl) - 1},
                            {get1, sizeof(get1) - 1}};
-    reply_reader *readers[4] = {&g1.base, &set.base, &incr.base, &g2.base};
-    req r[4];
-    for (int i = 0; i < 4; i++) {
+    mcring_key mkeys[3] = {{"a", 1}, {"b", 1}, {"a", 1}};
+    mcring_item mitems[4] = {MCRING_ITEM_INIT, MCRING_ITEM_INIT,
+                             MCRING_ITEM_INIT, MCRING_ITEM_INIT};
+    int mstatus[3];
+    meta_batch_reader batch;
+    meta_batch_reader_init(&batch, BATCH_GET, 0x10, mkeys, NULL, 3, mitems,
+                           mstatus, 4096);
+    meta_reader single;
+    meta_reader_init(&single, 0x20, "k", 1, &mitems[3], 0);
+    static char mq[] = "mg a v k q O10\r\nmg b v k q O11\r\nmg a v k q "
+                       "O12\r\nmn\r\n",
+                mg[] = "mg k v k O20\r\n";
+    struct iovec miov[2] = {{mq, sizeof(mq) - 1}, {mg, sizeof(mg) - 1}};
+
+    reply_reader *readers[6] = {&g1.base, &set.base,   &incr.base,
+                                &g2.base, &batch.base, &single.base};
+    req r[6];
+    for (int i = 0; i < 6; i++) {
         memset(&r[i], 0, sizeof(r[i]));
-        r[i].pr.iov = &iov[i];
+        r[i].pr.iov = i < 4 ? &iov[i] : &miov[i - 4];
         r[i].pr.iovcnt = 1;
         r[i].pr.reader = readers[i];
         pipeline_push(&p, &r[i].pr);
@@ -129,14 +146,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off += chunk;
     }
     pipeline_fail_all(&p, failed ? failed : MCRING_ECLOSED, on_done, NULL);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 6; i++)
         if (r[i].completions != 1)
             abort(); /* every request completes exactly once */
     for (int i = 0; i < 3; i++)
-        if (status[i] == MCRING_OK && items[i].len > 4096)
+        if ((status[i] == MCRING_OK && items[i].len > 4096) ||
+            (mstatus[i] == MCRING_OK && mitems[i].len > 4096))
             abort(); /* a value above the limit was accepted */
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++) {
         mcring_item_release(&items[i]);
+        mcring_item_release(&mitems[i]);
+    }
     pipeline_destroy(&p);
     return 0;
 }
