@@ -13,6 +13,7 @@
 
 #include "codec.h"
 #include "config.h"
+#include "prober.h"
 #include "ring.h"
 #include "state.h"
 #include "watch.h"
@@ -30,6 +31,7 @@ struct mcring_client {
     atomic_uint fork_gen;  /* client_fork_generation its connections are
                             * from */
     atomic_uint fork_reset; /* the generation whose reset is finished */
+    prober prober; /* brings down servers back (server_health = probe) */
 };
 
 /* client_publish outcomes besides 0 and failures. */

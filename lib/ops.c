@@ -113,7 +113,9 @@ int mcring_set(mcring_client *c, const void *key, size_t key_len,
     if (rc == 0) {
         set_ctx s = {k.wire, k.wire_len, value ? value : "", value_len,
                      flags, exptime};
-        rc = with_failover(st, &k.kh, attempt_set, &s);
+        set_ctx gutter = s;
+        gutter.exptime = request_gutter_exptime(st, ttl, exptime);
+        rc = with_failover_gutter(st, &k.kh, attempt_set, &s, &gutter);
         if (rc == MCRING_OK)
             warn_item_size(st, value_len);
     }
@@ -154,7 +156,9 @@ int mcring_delete(mcring_client *c, const void *key, size_t key_len,
         keyhash where = k.kh;
         if (server_key != NULL && server_key_len > 0)
             keyhash_init(&where, server_key, server_key_len);
-        rc = with_failover(st, &where, attempt_delete, &k);
+        /* With a gutter, on both: a value stored there while the key's
+         * server was down must not outlive the delete. */
+        rc = with_failover_both(st, &where, attempt_delete, &k);
     }
     state_leave();
     return rc;
@@ -171,7 +175,7 @@ typedef struct arith_ctx {
     bool incr;
     uint64_t delta;
     int64_t exptime;
-    uint64_t result;
+    uint64_t *result; /* shared by the ring's and the gutter's context */
 } arith_ctx;
 
 /* One command whose reply is one line, classified; failures of the server
@@ -205,7 +209,7 @@ static int attempt_arith(const state *st, server *sv, void *ctx,
     for (int round = 0; round < ARITH_ROUNDS; round++) {
         struct iovec iov = {line, proto_arith(line, a->incr, k->wire,
                                               k->wire_len, a->delta)};
-        int result = one_line(st, sv, &iov, 1, classify_arith, &a->result,
+        int result = one_line(st, sv, &iov, 1, classify_arith, a->result,
                               connected);
         if (result != MCRING_MISS)
             return result; /* OK with a->result, ENOTNUM, or a failure */
@@ -219,7 +223,7 @@ static int attempt_arith(const state *st, server *sv, void *ctx,
         };
         result = one_line(st, sv, add, 3, classify_add, NULL, connected);
         if (result == MCRING_OK) {
-            a->result = a->incr ? a->delta : 0;
+            *a->result = a->incr ? a->delta : 0;
             return MCRING_OK;
         }
         if (result != MCRING_NOT_STORED)
@@ -241,10 +245,13 @@ static int arith(mcring_client *c, const void *key, size_t key_len, bool incr,
     if (rc == 0)
         rc = key_prepare(&st->set, key, key_len, &k);
     if (rc == 0) {
-        arith_ctx a = {&k, incr, delta, exptime, 0};
-        rc = with_failover(st, &k.kh, attempt_arith, &a);
+        uint64_t value = 0;
+        arith_ctx a = {&k, incr, delta, exptime, &value};
+        arith_ctx gutter = a;
+        gutter.exptime = request_gutter_exptime(st, ttl, exptime);
+        rc = with_failover_gutter(st, &k.kh, attempt_arith, &a, &gutter);
         if (rc == MCRING_OK && result != NULL)
-            *result = a.result;
+            *result = value;
     }
     state_leave();
     return rc;
