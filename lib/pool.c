@@ -155,14 +155,23 @@ static bool may_connect_now(pool *p, const connect_limits *lim, int64_t now,
            token_there(atomic_load(&p->connect_tat), lim, now, wait);
 }
 
-/* Tries to claim a place as look() suggested; the slot may have changed
- * since. *refused: a connect was needed and not allowed (with nothing
- * else to share); *wait: when a rate token comes. */
-static mux_slot *try_claim(pool *p, unsigned depth, const connect_limits *lim,
-                           bool *connect, int64_t deadline, bool *refused,
-                           int64_t *wait)
+static bool giving_up(const connect_limits *lim)
 {
-    *refused = false;
+    return lim != NULL && lim->give_up != NULL &&
+           atomic_load_explicit(lim->give_up, memory_order_relaxed) != 0;
+}
+
+/* Tries to claim a place as look() suggested; the slot may have changed
+ * since. On NULL, *fail is CLAIM_LIMITED when a connect was needed and not
+ * allowed with nothing else to share, CLAIM_GAVE_UP when the server went
+ * down (checked again once this caller holds the connect: the one before
+ * it marks the server down before letting it go), else 0: wait. *wait:
+ * when a rate token comes. */
+static mux_slot *try_claim(pool *p, unsigned depth, const connect_limits *lim,
+                           bool *connect, int64_t deadline,
+                           claim_failure *fail, int64_t *wait)
+{
+    *fail = 0;
     int64_t now = clock_now_ns();
     bool may_connect = may_connect_now(p, lim, now, wait);
     for (int attempt = 0; attempt < 4; attempt++) {
@@ -172,7 +181,8 @@ static mux_slot *try_claim(pool *p, unsigned depth, const connect_limits *lim,
         if (pick == PICK_NONE) {
             /* Nothing to share, nothing allowed to connect: with no
              * connection open or on its way, waiting would not help. */
-            *refused = !may_connect && !live;
+            if (!may_connect && !live)
+                *fail = CLAIM_LIMITED;
             return NULL;
         }
         pthread_mutex_lock(&s->lock);
@@ -182,6 +192,11 @@ static mux_slot *try_claim(pool *p, unsigned depth, const connect_limits *lim,
             if (ok && !connect_slot_take(p, lim)) {
                 ok = false;
                 may_connect = false;
+            } else if (ok && giving_up(lim)) {
+                atomic_fetch_sub(&p->connecting, 1);
+                pthread_mutex_unlock(&s->lock);
+                *fail = CLAIM_GAVE_UP;
+                return NULL;
             } else if (ok && !connect_token_take(p, lim, now, wait)) {
                 atomic_fetch_sub(&p->connecting, 1);
                 ok = false;
@@ -216,12 +231,6 @@ mux_slot *pool_claim(pool *p, unsigned depth, int64_t timeout_ns,
                               &why);
 }
 
-static bool giving_up(const connect_limits *lim)
-{
-    return lim != NULL && lim->give_up != NULL &&
-           atomic_load_explicit(lim->give_up, memory_order_relaxed) != 0;
-}
-
 mux_slot *pool_claim_limited(pool *p, unsigned depth, int64_t timeout_ns,
                              const connect_limits *lim, bool *connect,
                              int64_t *deadline, claim_failure *why)
@@ -231,15 +240,15 @@ mux_slot *pool_claim_limited(pool *p, unsigned depth, int64_t timeout_ns,
     *connect = false;
     int64_t now = clock_now_ns();
     *deadline = now + timeout_ns;
-    bool refused;
+    claim_failure fail;
     int64_t wait = 0;
-    mux_slot *s = try_claim(p, depth, lim, connect, *deadline, &refused,
-                            &wait);
+    mux_slot *s = try_claim(p, depth, lim, connect, *deadline, &fail, &wait);
     if (s != NULL)
         return s;
-    if (refused) {
-        atomic_fetch_add_explicit(&p->limited, 1, memory_order_relaxed);
-        *why = CLAIM_LIMITED;
+    if (fail != 0) {
+        if (fail == CLAIM_LIMITED)
+            atomic_fetch_add_explicit(&p->limited, 1, memory_order_relaxed);
+        *why = fail;
         return NULL;
     }
 
@@ -256,12 +265,14 @@ mux_slot *pool_claim_limited(pool *p, unsigned depth, int64_t timeout_ns,
             break;
         }
         wait = 0;
-        s = try_claim(p, depth, lim, connect, *deadline, &refused, &wait);
+        s = try_claim(p, depth, lim, connect, *deadline, &fail, &wait);
         if (s != NULL)
             break;
-        if (refused) {
-            atomic_fetch_add_explicit(&p->limited, 1, memory_order_relaxed);
-            *why = CLAIM_LIMITED;
+        if (fail != 0) {
+            if (fail == CLAIM_LIMITED)
+                atomic_fetch_add_explicit(&p->limited, 1,
+                                          memory_order_relaxed);
+            *why = fail;
             break;
         }
         int64_t left = *deadline - clock_now_ns();
