@@ -458,7 +458,7 @@ static const option_def table[] = {
      "each failed probe",
      NULL},
     {"health_probe_max_interval", OPT_SECONDS, AT(health_probe_max_interval),
-     "30", 0, 0, false, "seconds > 0",
+     "10", 0, 0, false, "seconds > 0",
      "probe: the longest wait between probes; a server down again within "
      "it of its recovery keeps its longer wait (flapping)",
      NULL},
