@@ -4,11 +4,13 @@
  * stored in them, then a paced 90% get / 10% set workload that reads
  * through the cache (a miss or a failed get is an origin fetch, whose
  * value is then stored). After `before` seconds one server is killed
- * (SIGKILL; or stopped, SIGSTOP) for `outage` seconds, then started again
+ * (SIGKILL; or stopped, SIGSTOP) for `outage` seconds — the server whose
+ * share of the keys is nearest an even one — then started again
  * on its port (or resumed), and the run goes on for `after` seconds.
  *
- * Per second it writes: gets, hits, misses, client-visible errors (any get
- * or set that returned a failure), origin fetches, the hit rate (all keys,
+ * Per second it writes: gets, hits, misses, client-visible errors (calls
+ * that returned a failure: a failed get and the failed store of the value
+ * fetched for it are two), origin fetches, the hit rate (all keys,
  * and the dead server's keys alone), the mean latency, connect attempts
  * (all servers, and the dead one's), probes of the dead one. Then one
  * summary line of key=value pairs over the outage window.
@@ -21,6 +23,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -345,26 +348,44 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    /* The victim: the first server. Which keys are its. */
-    mc_proc *victim = &procs[0];
+    /* The victim: the server whose share of the keys is closest to an
+     * even one (ports, and so Swift's ring, differ between runs; this
+     * keeps the dead server's share alike across them). */
+    int *first = calloc((size_t)cfg.keys, sizeof(int));
+    long share[MAX_SERVERS] = {0};
     victim_key = calloc((size_t)cfg.keys, sizeof(bool));
     mcring_ring *ring = mcring_client_ring_ref(client);
     char key[32], value[100];
-    long victim_keys = 0;
     for (int i = 0; i < cfg.keys; i++) {
-        size_t klen = key_of(i, key), idx;
-        if (mcring_ring_locate(ring, key, klen, &idx, 1) == 1 &&
-            strcmp(mcring_ring_server(ring, idx), victim->name) == 0) {
-            victim_key[i] = true;
-            victim_keys++;
-        }
+        size_t klen = key_of(i, key), idx = 0;
+        mcring_ring_locate(ring, key, klen, &idx, 1);
+        first[i] = (int)idx;
+        share[idx]++;
         value_of(i, value, sizeof(value));
         if (mcring_set(client, key, klen, value, sizeof(value), 0, 0) != 0) {
             fprintf(stderr, "outage: cannot store the key set\n");
             return 2;
         }
     }
+    int v = 0;
+    double even = (double)cfg.keys / cfg.servers;
+    for (int i = 1; i < cfg.servers; i++)
+        if (fabs((double)share[i] - even) < fabs((double)share[v] - even))
+            v = i;
+    const char *victim_name = mcring_ring_server(ring, (size_t)v);
+    mc_proc *victim = NULL;
+    for (int i = 0; i < cfg.servers; i++)
+        if (strcmp(procs[i].name, victim_name) == 0)
+            victim = &procs[i];
+    long victim_keys = share[v];
+    for (int i = 0; i < cfg.keys; i++)
+        victim_key[i] = first[i] == v;
+    free(first);
     mcring_ring_free(ring);
+    if (victim == NULL) {
+        fprintf(stderr, "outage: the ring names a server not started\n");
+        return 2;
+    }
 
     start_s = now_s();
     pthread_t *t = calloc((size_t)cfg.threads, sizeof(*t));

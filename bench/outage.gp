@@ -14,6 +14,7 @@ f(name) = dir."/".set."-".name.".dat"
 
 set title "client-visible errors per second"
 set ylabel "errors"
+set yrange [0:*]
 plot f("swift") using 1:5 title "swift" lw 2, \
      f("probe") using 1:5 title "probe" lw 2, \
      f("gutter") using 1:5 title "probe + gutter" lw 2

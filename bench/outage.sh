@@ -8,7 +8,7 @@
 # per-second tables and the charts into OUT (default build/outage) and
 # prints the summary as a markdown table.
 #
-#   bench/outage.sh [OUT]        (about twelve minutes)
+#   bench/outage.sh [OUT]        (about thirteen minutes)
 #   OUTAGE_RATE=6000 OUTAGE_KEYS=20000 OUTAGE_TIMES="10 30 35" bench/outage.sh
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../tools/lib.sh"
@@ -35,6 +35,9 @@ for tries in 3 1; do
   run "kill-t$tries-probe" kill "$tries" -o server_health=probe
   run "kill-t$tries-gutter" kill "$tries" -o server_health=probe --gutter 1
 done
+# The gutter's TTL cap against its hit rate (table only).
+run kill-t3-gutter-ttl60 kill 3 -o server_health=probe --gutter 1 \
+  -o gutter_ttl=60
 run stop-t3-swift stop 3
 run stop-t3-probe stop 3 -o server_health=probe
 run stop-t3-gutter stop 3 -o server_health=probe --gutter 1
