@@ -19,9 +19,17 @@
 #include "fake.h"
 #include "harness.h"
 
-/* The probe schedule of every test: 0.1 s doubling up to 0.4 s. */
+/* The probe schedule of every test: 0.1 s doubling up to 0.4 s. A
+ * recovery is due within PROBE_MAX of the server's return, plus the
+ * probe's own round trip and the prober thread's scheduling (SLACK: the
+ * suites also run under sanitizers on two shared cores). */
 #define PROBE_MAX 0.4
 #define PROBE_TIMEOUT 0.3
+#define SLACK 0.25
+
+/* Bounds for a run of calls that pass a down server by: far below what
+ * the same calls would take if each waited for its timeout. */
+#define PASSED_BY_S 2.0
 
 static mc_server srv[3];
 static int fds_at_start;
@@ -154,11 +162,9 @@ Test(health, a_killed_server_is_passed_by_and_back_within_a_probe_period)
     cr_assert_eq(st.health, MCRING_HEALTH_HARD_DOWN);
     cr_assert_eq(st.downs, 1);
 
-    /* Passed by: no connect, no request, fast. */
-    double t0 = now_s();
+    /* Passed by: no connect, no request. */
     for (int i = 0; i < 200; i++)
         cr_assert_eq(get_str(c, key, buf, sizeof(buf)), MCRING_MISS);
-    cr_assert_lt(now_s() - t0, 0.5);
     mcring_server_stats after = stats_of(c, srv[0].name);
     cr_assert_eq(after.connect_attempts, st.connect_attempts);
     cr_assert_eq(after.requests, st.requests);
@@ -170,8 +176,8 @@ Test(health, a_killed_server_is_passed_by_and_back_within_a_probe_period)
     /* Back: a probe finds it within one probe period. */
     mc_restart(&srv[0]);
     double back = wait_health(c, srv[0].name, MCRING_HEALTH_UP,
-                              PROBE_MAX + PROBE_TIMEOUT + 0.2);
-    cr_assert(back >= 0 && back <= PROBE_MAX + 0.1,
+                              PROBE_MAX + PROBE_TIMEOUT + 1);
+    cr_assert(back >= 0 && back <= PROBE_MAX + SLACK,
               "back after %.3f s (probe period %.1f s)", back, PROBE_MAX);
     st = stats_of(c, srv[0].name);
     cr_assert_eq(st.recoveries, 1);
@@ -213,17 +219,18 @@ Test(health, a_stopped_server_goes_soft_down_and_comes_back_with_its_data)
     }
     cr_assert_eq(health_of(c, srv[0].name), MCRING_HEALTH_SOFT_DOWN);
     cr_assert_leq(calls, 2, "down after %d calls", calls);
-    cr_assert_lt(now_s() - t0, 1.0);
+    cr_assert_lt(now_s() - t0, 1.5);
 
+    /* 100 timeouts would take 20 s. */
     t0 = now_s();
     for (int i = 0; i < 100; i++)
         cr_assert_eq(get_str(c, key, buf, sizeof(buf)), MCRING_MISS);
-    cr_assert_lt(now_s() - t0, 0.3, "passed by, not waited for");
+    cr_assert_lt(now_s() - t0, PASSED_BY_S, "passed by, not waited for");
 
     mc_resume(&srv[0]);
     double back = wait_health(c, srv[0].name, MCRING_HEALTH_UP,
-                              PROBE_MAX + PROBE_TIMEOUT + 0.3);
-    cr_assert(back >= 0 && back <= PROBE_MAX + PROBE_TIMEOUT,
+                              PROBE_MAX + PROBE_TIMEOUT + 1);
+    cr_assert(back >= 0 && back <= PROBE_MAX + PROBE_TIMEOUT + SLACK,
               "back after %.3f s", back);
     /* A stopped server kept its items: the value is the one stored. */
     cr_assert_eq(get_str(c, key, buf, sizeof(buf)), MCRING_OK);
@@ -304,13 +311,15 @@ Test(health, a_flapping_server_down_and_up_every_two_seconds)
         double down = wait_health(c, srv[0].name, MCRING_HEALTH_HARD_DOWN,
                                   1.0);
         cr_assert(down >= 0, "cycle %d: marked down", cycle);
-        usleep((useconds_t)((2.0 - down) * 1e6));
+        if (down < 2.0)
+            usleep((useconds_t)((2.0 - down) * 1e6));
         mc_restart(&srv[0]);
         double back = wait_health(c, srv[0].name, MCRING_HEALTH_UP,
-                                  PROBE_MAX + PROBE_TIMEOUT + 0.2);
-        cr_assert(back >= 0 && back <= PROBE_MAX + 0.1,
+                                  PROBE_MAX + PROBE_TIMEOUT + 1);
+        cr_assert(back >= 0 && back <= PROBE_MAX + SLACK,
                   "cycle %d: back after %.3f s", cycle, back);
-        usleep((useconds_t)((1.7 - back) * 1e6));
+        if (back < 1.7)
+            usleep((useconds_t)((1.7 - back) * 1e6));
     }
     atomic_store(&l.stop, true);
     pthread_join(t, NULL);
@@ -349,6 +358,7 @@ Test(health, a_refusing_port_is_dialled_once_then_only_probed)
     for (int i = 0; i < 500; i++)
         cr_assert_eq(get_str(c, key, buf, sizeof(buf)), MCRING_MISS);
     usleep(1000000);
+    /* (Probes are counted when they end: took covers those started.) */
     double took = now_s() - t0;
     mcring_server_stats st = stats_of(c, dead);
     cr_assert_eq(st.connect_attempts, 1, "one connect, then only probes");
@@ -376,12 +386,13 @@ Test(health, an_address_nothing_answers_is_marked_down_on_its_first_connect)
     key_on(c, dead, srv[1].name, key, sizeof(key));
     double t0 = now_s();
     cr_assert_eq(get_str(c, key, buf, sizeof(buf)), MCRING_MISS);
-    cr_assert_lt(now_s() - t0, 0.5, "connect_timeout bounds it");
+    cr_assert_lt(now_s() - t0, 0.2 + SLACK, "connect_timeout bounds it");
     cr_assert_eq(health_of(c, dead), MCRING_HEALTH_HARD_DOWN);
+    /* 100 connect timeouts would take 20 s. */
     t0 = now_s();
     for (int i = 0; i < 100; i++)
         cr_assert_eq(get_str(c, key, buf, sizeof(buf)), MCRING_MISS);
-    cr_assert_lt(now_s() - t0, 0.3);
+    cr_assert_lt(now_s() - t0, PASSED_BY_S);
     cr_assert_eq(stats_of(c, dead).connect_attempts, 1);
     mcring_client_free(c);
     mcring_options_free(o);
@@ -432,10 +443,11 @@ Test(health, a_blackhole_is_passed_by_without_a_socket_until_it_answers)
 
     int accepted = fake_accepted(f), lines = fake_lines(f);
     mcring_server_stats before = stats_of(c, fake_name(f));
+    /* 300 io timeouts would take a minute. */
     double t0 = now_s();
     for (int i = 0; i < 300; i++)
         cr_assert_eq(get_str(c, key, buf, sizeof(buf)), MCRING_MISS);
-    cr_assert_lt(now_s() - t0, 0.3);
+    cr_assert_lt(now_s() - t0, PASSED_BY_S);
     usleep(300000);
     mcring_server_stats after = stats_of(c, fake_name(f));
     /* Everything that reached it since was a probe: one connection and
@@ -450,8 +462,8 @@ Test(health, a_blackhole_is_passed_by_without_a_socket_until_it_answers)
 
     atomic_store(&b.answer, true);
     double back = wait_health(c, fake_name(f), MCRING_HEALTH_UP,
-                              PROBE_MAX + PROBE_TIMEOUT + 0.3);
-    cr_assert(back >= 0 && back <= PROBE_MAX + PROBE_TIMEOUT,
+                              PROBE_MAX + PROBE_TIMEOUT + 1);
+    cr_assert(back >= 0 && back <= PROBE_MAX + PROBE_TIMEOUT + SLACK,
               "back after %.3f s", back);
     lines = fake_lines(f);
     cr_assert_eq(get_str(c, key, buf, sizeof(buf)), MCRING_MISS);
@@ -581,9 +593,10 @@ Test(health, connect_rate_bounds_connects_per_second)
 {
     uint64_t limited;
     double took;
-    /* Unlimited, each request dials anew: hundreds in 0.3 s. */
-    int free_run = connects_in("0", 0.3, &limited, &took);
-    cr_assert_gt(free_run, 60, "%d connects unlimited", free_run);
+    /* Unlimited, each request dials anew: far more than 10 + 10 a second
+     * (hundreds in 0.5 s without sanitizers). */
+    int free_run = connects_in("0", 0.5, &limited, &took);
+    cr_assert_gt(free_run, 40, "%d connects unlimited", free_run);
     cr_assert_eq(limited, 0);
     /* 10 a second: a bucket of 10, then 10 a second (a call that began
      * before the end may wait for a token up to pool_timeout). */
