@@ -2,10 +2,12 @@
  * A server's health under server_health = probe: whether live requests may
  * use it, and when the background prober (prober.h) looks at it next.
  *
- *   UP ──connect failed──────────────────────────▶ HARD_DOWN ─┐
- *    │ ──N consecutive timeouts, or more than the             │ probe
- *    │   error limit inside its window (Swift's arithmetic) ─▶ SOFT_DOWN ─┤ answered
- *    ◀────────────────────────────────────────────────────────┘
+ *   UP ── a connect failed ──────────────────────────────▶ HARD_DOWN
+ *   UP ── health_timeouts timeouts in a row, or the error
+ *         limit passed (Swift's arithmetic) ──────────────▶ SOFT_DOWN
+ *   HARD_DOWN, SOFT_DOWN ── a probe answered ─────────────▶ UP
+ *   HARD_DOWN, SOFT_DOWN ── a probe failed: the next one waits twice as
+ *                           long (stays down)
  *
  * A down server is skipped by every request without touching a socket
  * (a fast-fail; the key fails over as the mode says, or to the gutter),
@@ -23,7 +25,7 @@
  * server that would go down beyond it stays up and is counted (`capped`).
  *
  * Everything here takes the time as an argument, so the state machine is
- * tested without sleeping (tests/unit/test_health.c). Thread-safe: the
+ * tested without sleeping (tests/unit/test_health_state.c). Thread-safe: the
  * status is read lock-free on every request; transitions take the
  * server's health lock.
  */

@@ -91,6 +91,23 @@ static int look(pool *p, unsigned depth, bool may_connect, mux_slot **out,
     return least != NULL ? PICK_SHARED : PICK_NONE;
 }
 
+/* Wakes every caller waiting for a place, to look again. */
+static void wake_waiters(pool *p)
+{
+    if (atomic_load(&p->places.waiters) > 0) {
+        atomic_fetch_add(&p->places.seq, 1);
+        futex_wake(&p->places.seq, INT32_MAX);
+    }
+}
+
+/* Gives back a place among the concurrent connects; a caller that found
+ * them all taken looks again. */
+static void connect_slot_give(pool *p)
+{
+    atomic_fetch_sub(&p->connecting, 1);
+    wake_waiters(p);
+}
+
 /* Takes a place among the concurrent connects. */
 static bool connect_slot_take(pool *p, const connect_limits *lim)
 {
@@ -143,16 +160,25 @@ static bool connect_token_take(pool *p, const connect_limits *lim,
     }
 }
 
-/* True when a connect could start now (a look: nothing taken). */
-static bool may_connect_now(pool *p, const connect_limits *lim, int64_t now,
-                            int64_t *wait)
+/* Whether a connect could start now (a look: nothing taken). */
+typedef enum connect_allowed {
+    CONNECT_OK,
+    CONNECT_BUSY,     /* as many connects as allowed are under way: wait
+                       * for one to end (pool_connect_done wakes us) */
+    CONNECT_NO_TOKEN, /* the rate limit's bucket is empty */
+} connect_allowed;
+
+static connect_allowed may_connect_now(pool *p, const connect_limits *lim,
+                                       int64_t now, int64_t *wait)
 {
     if (lim == NULL)
-        return true;
+        return CONNECT_OK;
     if (lim->concurrent != 0 && atomic_load(&p->connecting) >= lim->concurrent)
-        return false;
-    return lim->interval_ns <= 0 ||
-           token_there(atomic_load(&p->connect_tat), lim, now, wait);
+        return CONNECT_BUSY;
+    if (lim->interval_ns > 0 &&
+        !token_there(atomic_load(&p->connect_tat), lim, now, wait))
+        return CONNECT_NO_TOKEN;
+    return CONNECT_OK;
 }
 
 static bool giving_up(const connect_limits *lim)
@@ -162,8 +188,10 @@ static bool giving_up(const connect_limits *lim)
 }
 
 /* Tries to claim a place as look() suggested; the slot may have changed
- * since. On NULL, *fail is CLAIM_LIMITED when a connect was needed and not
- * allowed with nothing else to share, CLAIM_GAVE_UP when the server went
+ * since. On NULL, *fail is CLAIM_LIMITED when a connect was needed, the
+ * rate allowed none and nothing is open or connecting to share or wait
+ * for (a connect already under way is waited for: its end may leave
+ * every slot closed for a moment), CLAIM_GAVE_UP when the server went
  * down (checked again once this caller holds the connect: the one before
  * it marks the server down before letting it go), else 0: wait. *wait:
  * when a rate token comes. */
@@ -173,15 +201,15 @@ static mux_slot *try_claim(pool *p, unsigned depth, const connect_limits *lim,
 {
     *fail = 0;
     int64_t now = clock_now_ns();
-    bool may_connect = may_connect_now(p, lim, now, wait);
+    connect_allowed allowed = may_connect_now(p, lim, now, wait);
     for (int attempt = 0; attempt < 4; attempt++) {
         mux_slot *s = NULL;
         bool live;
-        int pick = look(p, depth, may_connect, &s, &live);
+        int pick = look(p, depth, allowed == CONNECT_OK, &s, &live);
         if (pick == PICK_NONE) {
-            /* Nothing to share, nothing allowed to connect: with no
+            /* Nothing to share and no token for a connect: with no
              * connection open or on its way, waiting would not help. */
-            if (!may_connect && !live)
+            if (allowed == CONNECT_NO_TOKEN && !live)
                 *fail = CLAIM_LIMITED;
             return NULL;
         }
@@ -191,16 +219,17 @@ static mux_slot *try_claim(pool *p, unsigned depth, const connect_limits *lim,
             ok = s->status == SLOT_CLOSED && s->load == 0;
             if (ok && !connect_slot_take(p, lim)) {
                 ok = false;
-                may_connect = false;
+                allowed = CONNECT_BUSY;
             } else if (ok && giving_up(lim)) {
-                atomic_fetch_sub(&p->connecting, 1);
                 pthread_mutex_unlock(&s->lock);
+                connect_slot_give(p);
                 *fail = CLAIM_GAVE_UP;
                 return NULL;
             } else if (ok && !connect_token_take(p, lim, now, wait)) {
-                atomic_fetch_sub(&p->connecting, 1);
-                ok = false;
-                may_connect = false;
+                pthread_mutex_unlock(&s->lock);
+                connect_slot_give(p);
+                allowed = CONNECT_NO_TOKEN;
+                continue;
             }
             if (ok) {
                 s->status = SLOT_CONNECTING;
@@ -291,16 +320,12 @@ mux_slot *pool_claim_limited(pool *p, unsigned depth, int64_t timeout_ns,
 
 void pool_wake_waiters(pool *p)
 {
-    if (atomic_load(&p->places.waiters) > 0) {
-        atomic_fetch_add(&p->places.seq, 1);
-        futex_wake(&p->places.seq, INT32_MAX);
-    }
+    wake_waiters(p);
 }
 
 void pool_connect_done(pool *p)
 {
-    atomic_fetch_sub(&p->connecting, 1);
-    pool_wake_waiters(p);
+    connect_slot_give(p);
 }
 
 void pool_recovered(pool *p, const connect_limits *lim, int64_t now)
