@@ -79,9 +79,16 @@ void client_after_fork(mcring_client *c, unsigned gen)
          * lost to the child (its memory is the child's copy); a new worker
          * reclaims from now on. */
         c->crdp = urcu_bp_create_call_rcu_data(0, -1);
+        /* The prober thread stayed in the parent too: the child starts
+         * its own, at once if some server is down (no live request would
+         * kick it: they all pass a down server by). */
+        prober_after_fork(&c->prober);
         state *st = c->current;
-        for (size_t i = 0; st != NULL && i < st->ring->nservers; i++)
+        for (size_t i = 0; st != NULL && i < st->nservers; i++)
             pool_after_fork(&st->servers[i]->pool);
+        if (st != NULL && st->set.health.probe &&
+            atomic_load(&c->reg.fleet.down) > 0)
+            prober_kick(&c->prober);
         atomic_store_explicit(&c->fork_reset, gen, memory_order_release);
         return;
     }
@@ -126,6 +133,10 @@ int client_publish(mcring_client *c, mcring_options *o, mcring_options *base,
     if (rc == 0) {
         state_publish(&c->current, st, c->crdp);
         c->generation++;
+        /* Servers left down by an earlier probe-mode state are probed
+         * again once a probe-mode state is back. */
+        if (st->set.health.probe && atomic_load(&c->reg.fleet.down) > 0)
+            prober_kick(&c->prober);
         options_clear(&c->opts);
         c->opts = *o;
         if (base != NULL) {
@@ -175,10 +186,13 @@ int mcring_client_new(mcring_client **out, const mcring_options *opts,
                        "cannot start the reclamation thread");
     }
     registry_init(&c->reg);
+    prober_init(&c->prober, &c->current);
+    c->reg.fleet.prober = &c->prober;
     atomic_init(&c->fork_gen, atomic_load(&client_fork_generation));
     atomic_init(&c->fork_reset, atomic_load(&c->fork_gen));
     int rc = client_apply(c, opts, true, err, errlen);
     if (rc != 0) {
+        prober_destroy(&c->prober);
         registry_destroy(&c->reg);
         crdp_free(c->crdp);
         free(c);
@@ -194,6 +208,8 @@ void mcring_client_free(mcring_client *c)
         return;
     watch_stop(c->watch);
     c->watch = NULL;
+    /* The prober reads the states: it goes first. */
+    prober_destroy(&c->prober);
     /* Wait for the reclamation of earlier states (their callbacks take the
      * registry lock), then reclaim the current one directly: no call may be
      * running any more. */
@@ -271,7 +287,7 @@ size_t mcring_client_server_stats(mcring_client *c,
     if (c == NULL)
         return 0;
     const state *st = client_enter(c);
-    size_t n = st->ring->nservers;
+    size_t n = st->nservers;
     int64_t now = clock_now_ns();
     for (size_t i = 0; i < n && i < max && out != NULL; i++) {
         server *sv = st->servers[i];
@@ -289,6 +305,24 @@ size_t mcring_client_server_stats(mcring_client *c,
         int64_t until =
             atomic_load_explicit(&sv->limited_until, memory_order_relaxed);
         o->limited_for = until > now ? (double)(until - now) / 1e9 : 0.0;
+        o->connect_attempts = atomic_load(&sv->pool.attempts);
+        o->connects_limited = atomic_load(&sv->pool.limited);
+        o->fast_fails = atomic_load(&sv->fast_fails);
+        o->to_gutter = atomic_load(&sv->to_gutter);
+        health *h = &sv->health;
+        o->downs = atomic_load(&h->downs);
+        o->recoveries = atomic_load(&h->recoveries);
+        o->probes = atomic_load(&h->probes);
+        o->probe_failures = atomic_load(&h->probe_failures);
+        o->down_capped = atomic_load(&h->capped);
+        if (st->set.health.probe && health_is_down(h)) {
+            o->health = (uint32_t)atomic_load(&h->status);
+            int64_t since = atomic_load(&h->down_since);
+            o->down_for = since > 0 && now > since
+                              ? (double)(now - since) / 1e9
+                              : 0.0;
+        }
+        o->gutter = i >= st->ring->nservers;
     }
     state_leave();
     return n;

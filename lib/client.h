@@ -14,6 +14,7 @@
 #include "codec.h"
 #include "compress.h"
 #include "config.h"
+#include "prober.h"
 #include "ring.h"
 #include "state.h"
 #include "watch.h"
@@ -32,6 +33,7 @@ struct mcring_client {
     atomic_uint fork_gen;  /* client_fork_generation its connections are
                             * from */
     atomic_uint fork_reset; /* the generation whose reset is finished */
+    prober prober; /* brings down servers back (server_health = probe) */
 };
 
 /* client_publish outcomes besides 0 and failures. */

@@ -312,15 +312,21 @@ static int meta_attempt(const state *st, server *sv, const key_op *k,
 typedef struct run_ctx {
     const key_op *k;
     command *cmd;
+    bool gutter; /* a gutter server's: the TTL capped at gutter_ttl */
 } run_ctx;
 
 static int attempt_command(const state *st, server *sv, void *ctx,
                            bool *connected)
 {
     run_ctx *r = ctx;
-    return st->set.protocol == PROTOCOL_META
-               ? meta_attempt(st, sv, r->k, r->cmd, connected)
-               : text_attempt(st, sv, r->k, r->cmd, connected);
+    int64_t exptime = r->cmd->exptime;
+    if (r->gutter)
+        r->cmd->exptime = request_gutter_exptime(st, exptime);
+    int rc = st->set.protocol == PROTOCOL_META
+                 ? meta_attempt(st, sv, r->k, r->cmd, connected)
+                 : text_attempt(st, sv, r->k, r->cmd, connected);
+    r->cmd->exptime = exptime;
+    return rc;
 }
 
 /* The kind of operation cmd is counted as (metrics.h): every storage
@@ -344,7 +350,12 @@ static mcring_op command_op(const command *cmd)
 int command_run(const state *st, const key_op *k, const keyhash *where,
                 command *cmd)
 {
-    run_ctx r = {k, cmd};
-    return with_failover(st, command_op(cmd), k->kh.len, where,
-                         attempt_command, &r);
+    run_ctx r = {k, cmd, false}, gutter = {k, cmd, true};
+    /* A delete goes to the gutter too: a value stored there while the
+     * key's server was down must not outlive it. */
+    if (cmd->kind == CMD_DELETE)
+        return with_failover_both(st, command_op(cmd), k->kh.len, where,
+                                  attempt_command, &r);
+    return with_failover_gutter(st, command_op(cmd), k->kh.len, where,
+                                attempt_command, &r, &gutter);
 }

@@ -67,9 +67,11 @@ typedef struct command {
 } command;
 
 /*
- * Runs cmd for key k on the servers the ring gives for where (k's own
- * hash, or a server key's). Call inside the RCU read side (client_enter).
- * Returns the outcome or the last failure.
+ * Runs cmd for key k on the servers of the try order for where (k's own
+ * hash, or a server key's; request_order): with a gutter, its TTL is
+ * capped there, and a delete goes to both the key's server and the
+ * gutter (with_failover_gutter, with_failover_both). Call inside the RCU
+ * read side (client_enter). Returns the outcome or the last failure.
  */
 int command_run(const state *st, const key_op *k, const keyhash *where,
                 command *cmd);

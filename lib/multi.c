@@ -4,9 +4,12 @@
  *
  * Each key goes to the first server of its own try order (with a
  * server_key, all keys share the server_key's order, which is Swift's
- * get_multi/set_multi). A round groups the keys still unanswered by their
- * next usable server and puts one request per group — "get k1 k2 ..." or
- * all the group's sets — on one of that server's connections, alongside
+ * get_multi/set_multi); with a gutter, a key's order is its server and
+ * then the gutter's order for it (request_order), and sets and touches
+ * that go to the gutter carry the capped TTL (request_gutter_exptime).
+ * A round groups the keys still unanswered by their next usable server
+ * and puts one request per group — "get k1 k2 ..." or all the group's
+ * sets — on one of that server's connections, alongside
  * whatever other threads have in flight there (mux.h); then it waits for
  * all of them, reading for everyone meanwhile. Keys of a server that
  * failed move on to their next server in the next round; a server that
@@ -62,7 +65,7 @@ typedef struct multi {
     bool want_cas;  /* gets */
     bool is_touch;  /* touch (is_get false) */
     bool meta;      /* protocol = meta: quiet batches */
-    int64_t exptime; /* touch */
+    int64_t exptime; /* set_multi, touch_multi */
     const mcring_key *keys; /* the caller's */
     mcring_key *wire;
     uint32_t *first;   /* each key's first server */
@@ -78,6 +81,10 @@ typedef struct multi {
     const mcring_kv *kvs; /* set */
     char *headers;
     size_t *head_off, *head_len;
+    /* The same with the gutter's TTL, built when a set first needs them. */
+    char *gutter_headers;
+    size_t *gutter_off, *gutter_len;
+    int64_t gutter_exptime;
     bool connected; /* some server gave a connection (Swift's "yielded") */
     unsigned round; /* 1 for the first round (metrics.h's attempt) */
 } multi;
@@ -101,7 +108,7 @@ static uint32_t server_at(multi *m, size_t k, uint32_t p)
     if (!m->has_order[k]) {
         keyhash kh;
         keyhash_init(&kh, m->keys[k].data, m->keys[k].len);
-        ring_locate(m->st->ring, &kh, o, m->tries);
+        request_order(m->st, &kh, o, m->tries);
         m->has_order[k] = true;
     }
     return o[p];
@@ -122,7 +129,7 @@ static int multi_prepare(multi *m, const void *server_key,
 {
     const state *st = m->st;
     size_t n = m->n;
-    m->tries = st->ring->tries;
+    m->tries = request_tries(st);
     m->shared = server_key != NULL;
     bool swift_keys = st->set.keys == KEYS_SWIFT;
     m->wire = arena_alloc(m->a, n * sizeof(*m->wire));
@@ -130,7 +137,7 @@ static int multi_prepare(multi *m, const void *server_key,
     m->first = arena_alloc(m->a, n * sizeof(*m->first));
     m->pos = arena_zalloc(m->a, n * sizeof(*m->pos));
     m->last_err = arena_alloc(m->a, n * sizeof(*m->last_err));
-    m->server_failed = arena_zalloc(m->a, st->ring->nservers);
+    m->server_failed = arena_zalloc(m->a, st->nservers);
     if (m->wire == NULL || m->first == NULL || m->pos == NULL ||
         m->last_err == NULL || m->server_failed == NULL ||
         (swift_keys && hex == NULL))
@@ -141,7 +148,7 @@ static int multi_prepare(multi *m, const void *server_key,
             return MCRING_ENOMEM;
         keyhash kh;
         keyhash_init(&kh, server_key, server_key_len);
-        ring_locate(st->ring, &kh, m->orders, m->tries);
+        request_order(st, &kh, m->orders, m->tries);
     }
     /* All the keys' MD5s at once: eight at a time on AVX2 machines. */
     unsigned char(*md5)[MD5_LEN] = arena_alloc(m->a, n * MD5_LEN);
@@ -186,11 +193,11 @@ static int group_cmp(const void *a, const void *b)
 static int plan_round(multi *m, group **out)
 {
     const state *st = m->st;
-    size_t nsrv = st->ring->nservers;
+    size_t nsrv = st->nservers;
     uint32_t *count = arena_zalloc(m->a, nsrv * sizeof(*count));
     uint32_t *assigned = arena_alloc(m->a, m->n * sizeof(*assigned));
     /* Whether each server may be asked this round: 0 unknown, 1 yes,
-     * 2 no (failed in this call, or error-limited). */
+     * 2 no (failed in this call, or passed by: error-limited or down). */
     uint8_t *usable = arena_zalloc(m->a, nsrv);
     if (count == NULL || assigned == NULL || usable == NULL)
         return MCRING_ENOMEM;
@@ -203,14 +210,19 @@ static int plan_round(multi *m, group **out)
             uint32_t s = server_at(m, k, m->pos[k]);
             if (s == NO_SERVER)
                 break;
-            /* An error-limited server uses up its try, as in Swift. */
+            /* A server passed by uses up its try, as an error-limited one
+             * does in Swift. */
             if (usable[s] == 0)
                 usable[s] = m->server_failed[s] ||
-                                    server_is_limited(st->servers[s])
+                                    server_passed_by(st, st->servers[s])
                                 ? 2
                                 : 1;
             if (usable[s] == 2)
                 continue;
+            if (m->pos[k] == 1 && s >= st->ring->nservers)
+                atomic_fetch_add_explicit(
+                    &st->servers[server_at(m, k, 0)]->to_gutter, 1,
+                    memory_order_relaxed);
             assigned[k] = s;
             ngroups += count[s]++ == 0;
             total++;
@@ -272,10 +284,18 @@ static void group_final(multi *m, group *g, int rc)
         m->status[g->members[i]] = rc;
 }
 
+/* The exptime a group's sets and touches carry: the call's, capped at
+ * gutter_ttl on a gutter server. */
+static int64_t group_exptime(const multi *m, const group *g)
+{
+    return g->srv >= m->st->ring->nservers ? m->gutter_exptime : m->exptime;
+}
+
 /* The group's quiet meta batch: one command per key, then "mn". */
 static int build_meta_batch(multi *m, group *g)
 {
     mux_req *r = &g->req;
+    int64_t exptime = group_exptime(m, g);
     uint64_t opaque = command_opaque(g->count);
     size_t per_key = m->is_get || m->is_touch ? 1 : 3;
     struct iovec *iov = arena_alloc(m->a, (per_key * g->count + 1) *
@@ -296,14 +316,14 @@ static int build_meta_batch(multi *m, group *g)
             c.cmd = "mg";
             c.flags = "q";
             c.tokens |= META_TOKEN_T;
-            c.T = m->exptime;
+            c.T = exptime;
         } else {
             c.cmd = "ms";
             c.flags = "q";
             c.has_datalen = true;
             c.datalen = m->kvs[k].value_len;
             c.tokens |= META_TOKEN_T | META_TOKEN_F;
-            c.T = m->exptime;
+            c.T = exptime;
             c.F = m->kvs[k].flags;
         }
         size_t l = meta_encode(lines + len, &c);
@@ -329,6 +349,33 @@ static int build_meta_batch(multi *m, group *g)
     r->pr.iov = iov;
     r->pr.iovcnt = n;
     r->pr.reader = &g->batch.base;
+    return 0;
+}
+
+/* set_multi's request headers for the keys still pending, one each:
+ * built once for all rounds (and once more with the gutter's TTL when the
+ * gutter is used). */
+static int build_headers(multi *m, int64_t exptime, char **headers,
+                         size_t **offs, size_t **lens)
+{
+    size_t *off = arena_alloc(m->a, m->n * sizeof(*off));
+    size_t *len = arena_alloc(m->a, m->n * sizeof(*len));
+    char *buf = arena_alloc(m->a, m->n * PROTO_HEADER_MAX);
+    if (off == NULL || len == NULL || buf == NULL)
+        return MCRING_ENOMEM;
+    size_t at = 0;
+    for (size_t k = 0; k < m->n; k++) {
+        if (m->status[k] != PENDING)
+            continue;
+        off[k] = at;
+        len[k] = proto_storage_header(buf + at, "set", m->wire[k].data,
+                                      m->wire[k].len, m->kvs[k].flags,
+                                      exptime, m->kvs[k].value_len);
+        at += len[k];
+    }
+    *headers = buf;
+    *offs = off;
+    *lens = len;
     return 0;
 }
 
@@ -375,7 +422,8 @@ static int build_request(multi *m, group *g)
         size_t len = 0;
         for (size_t i = 0; i < g->count; i++) {
             const mcring_key *k = &m->wire[g->members[i]];
-            len += proto_touch(lines + len, k->data, k->len, m->exptime);
+            len += proto_touch(lines + len, k->data, k->len,
+                               group_exptime(m, g));
         }
         g->iov1 = (struct iovec){lines, len};
         line_reader_init(&g->lines, g->count, classify_touch, g->line_results,
@@ -388,9 +436,17 @@ static int build_request(multi *m, group *g)
     struct iovec *iov = arena_alloc(m->a, 3 * g->count * sizeof(*iov));
     if (iov == NULL)
         return MCRING_ENOMEM;
+    bool gutter = g->srv >= m->st->ring->nservers;
+    if (gutter && m->gutter_headers == NULL &&
+        build_headers(m, m->gutter_exptime, &m->gutter_headers,
+                      &m->gutter_off, &m->gutter_len) != 0)
+        return MCRING_ENOMEM;
+    const char *heads = gutter ? m->gutter_headers : m->headers;
+    const size_t *off = gutter ? m->gutter_off : m->head_off;
+    const size_t *hlen = gutter ? m->gutter_len : m->head_len;
     for (size_t i = 0; i < g->count; i++) {
         uint32_t k = g->members[i];
-        iov[3 * i] = (struct iovec){m->headers + m->head_off[k], m->head_len[k]};
+        iov[3 * i] = (struct iovec){(char *)heads + off[k], hlen[k]};
         iov[3 * i + 1] =
             (struct iovec){(void *)m->kvs[k].value, m->kvs[k].value_len};
         iov[3 * i + 2] = (struct iovec){(void *)"\r\n", 2};
@@ -600,27 +656,6 @@ static void wrote_key(const multi *m, const mcring_client *c, size_t k)
         flight_wrote(c, m->st, &op);
 }
 
-/* set_multi's request headers, one per key, built once for all rounds. */
-static int build_headers(multi *m, int64_t exptime)
-{
-    m->head_off = arena_alloc(m->a, m->n * sizeof(*m->head_off));
-    m->head_len = arena_alloc(m->a, m->n * sizeof(*m->head_len));
-    m->headers = arena_alloc(m->a, m->n * PROTO_HEADER_MAX);
-    if (m->head_off == NULL || m->head_len == NULL || m->headers == NULL)
-        return MCRING_ENOMEM;
-    size_t len = 0;
-    for (size_t k = 0; k < m->n; k++) {
-        if (m->status[k] != PENDING)
-            continue;
-        m->head_off[k] = len;
-        m->head_len[k] = proto_storage_header(
-            m->headers + len, "set", m->wire[k].data, m->wire[k].len,
-            m->kvs[k].flags, exptime, m->kvs[k].value_len);
-        len += m->head_len[k];
-    }
-    return 0;
-}
-
 int mcring_set_multi(mcring_client *c, const mcring_kv *kvs, size_t n,
                      const void *server_key, size_t server_key_len, double ttl,
                      int *status)
@@ -654,6 +689,7 @@ int mcring_set_multi(mcring_client *c, const mcring_kv *kvs, size_t n,
     m.meta = m.st->set.protocol == PROTOCOL_META;
     request_exptime(m.st, ttl, &exptime); /* valid: checked above */
     m.exptime = exptime;
+    m.gutter_exptime = request_gutter_exptime(m.st, exptime);
     int rc = multi_prepare(&m, server_key, server_key_len);
     for (size_t k = 0; rc != MCRING_ENOMEM && k < n; k++)
         if (m.status[k] == PENDING && m.st->set.item_size_max != 0 &&
@@ -668,7 +704,8 @@ int mcring_set_multi(mcring_client *c, const mcring_kv *kvs, size_t n,
                                &sent);
     m.kvs = sent;
     if (rc == 0 && !m.meta)
-        rc = build_headers(&m, exptime);
+        rc = build_headers(&m, exptime, &m.headers, &m.head_off,
+                           &m.head_len);
     if (rc == 0)
         rc = run_rounds(&m);
     else
@@ -700,6 +737,7 @@ int mcring_touch_multi(mcring_client *c, const mcring_key *keys, size_t n,
     m.st = client_enter(c);
     m.meta = m.st->set.protocol == PROTOCOL_META;
     request_exptime(m.st, ttl, &m.exptime); /* valid: checked above */
+    m.gutter_exptime = request_gutter_exptime(m.st, m.exptime);
     int rc = multi_prepare(&m, server_key, server_key_len);
     if (rc == 0)
         rc = run_rounds(&m);

@@ -138,8 +138,10 @@ int mcring_set(mcring_client *c, const void *key, size_t key_len,
             rc = command_run(st, &k, &k.kh, &cmd);
         } else {
             set_ctx s = {k.wire, k.wire_len, p.data, p.len, p.flags, exptime};
-            rc = with_failover(st, MCRING_OP_SET, key_len, &k.kh, attempt_set,
-                               &s);
+            set_ctx gutter = s;
+            gutter.exptime = request_gutter_exptime(st, exptime);
+            rc = with_failover_gutter(st, MCRING_OP_SET, key_len, &k.kh,
+                                      attempt_set, &s, &gutter);
         }
         flight_wrote(c, st, &k);
         if (rc == MCRING_OK)
@@ -183,12 +185,14 @@ int mcring_delete(mcring_client *c, const void *key, size_t key_len,
         keyhash where = k.kh;
         if (server_key != NULL && server_key_len > 0)
             keyhash_init(&where, server_key, server_key_len);
+        /* With a gutter, on both: a value stored there while the key's
+         * server was down must not outlive the delete. */
         if (st->set.protocol == PROTOCOL_META) {
             command cmd = {.kind = CMD_DELETE};
             rc = command_run(st, &k, &where, &cmd);
         } else {
-            rc = with_failover(st, MCRING_OP_DELETE, key_len, &where,
-                               attempt_delete, &k);
+            rc = with_failover_both(st, MCRING_OP_DELETE, key_len, &where,
+                                    attempt_delete, &k);
         }
         flight_wrote(c, st, &k);
     }
@@ -207,7 +211,7 @@ typedef struct arith_ctx {
     bool incr;
     uint64_t delta;
     int64_t exptime;
-    uint64_t result;
+    uint64_t *result; /* shared by the ring's and the gutter's context */
 } arith_ctx;
 
 /* One command whose reply is one line, classified; failures of the server
@@ -241,7 +245,7 @@ static int attempt_arith(const state *st, server *sv, void *ctx,
     for (int round = 0; round < ARITH_ROUNDS; round++) {
         struct iovec iov = {line, proto_arith(line, a->incr, k->wire,
                                               k->wire_len, a->delta)};
-        int result = one_line(st, sv, &iov, 1, classify_arith, &a->result,
+        int result = one_line(st, sv, &iov, 1, classify_arith, a->result,
                               connected);
         if (result != MCRING_MISS)
             return result; /* OK with a->result, ENOTNUM, or a failure */
@@ -255,7 +259,7 @@ static int attempt_arith(const state *st, server *sv, void *ctx,
         };
         result = one_line(st, sv, add, 3, classify_add, NULL, connected);
         if (result == MCRING_OK) {
-            a->result = a->incr ? a->delta : 0;
+            *a->result = a->incr ? a->delta : 0;
             return MCRING_OK;
         }
         if (result != MCRING_NOT_STORED)
@@ -298,11 +302,14 @@ static int arith(mcring_client *c, const void *key, size_t key_len, bool incr,
         rc = meta_arith(st, &k, incr, delta, exptime, result);
         flight_wrote(c, st, &k);
     } else if (rc == 0) {
-        arith_ctx a = {&k, incr, delta, exptime, 0};
-        rc = with_failover(st, incr ? MCRING_OP_INCR : MCRING_OP_DECR, key_len,
-                           &k.kh, attempt_arith, &a);
+        uint64_t value = 0;
+        arith_ctx a = {&k, incr, delta, exptime, &value};
+        arith_ctx gutter = a;
+        gutter.exptime = request_gutter_exptime(st, exptime);
+        rc = with_failover_gutter(st, incr ? MCRING_OP_INCR : MCRING_OP_DECR,
+                                  key_len, &k.kh, attempt_arith, &a, &gutter);
         if (rc == MCRING_OK && result != NULL)
-            *result = a.result;
+            *result = value;
         flight_wrote(c, st, &k);
     }
     state_leave();

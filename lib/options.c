@@ -242,6 +242,45 @@ static int set_servers(mcring_options *o, const option_def *d,
     return 0;
 }
 
+/* gutter_servers: a server list, or empty for no gutter. */
+static int set_gutter_servers(mcring_options *o, const option_def *d,
+                              const char *value, char *err, size_t errlen)
+{
+    (void)d;
+    size_t n;
+    options_trim(value, &n);
+    char *copy = NULL;
+    if (n > 0) {
+        server_list list;
+        int rc = server_list_parse(value, &list, err, errlen);
+        if (rc == MCRING_ENOSERVERS)
+            n = 0; /* only commas and spaces: no gutter */
+        else if (rc != 0)
+            return rc; /* err says which entry */
+        else
+            server_list_free(&list);
+    }
+    if (n > 0 && (copy = strdup(value)) == NULL)
+        return MCRING_ENOMEM;
+    free(o->gutter_servers);
+    o->gutter_servers = copy;
+    return 0;
+}
+
+static int set_server_health(mcring_options *o, const option_def *d,
+                             const char *value, char *err, size_t errlen)
+{
+    size_t n;
+    const char *s = options_trim(value, &n);
+    if (n == 5 && strncmp(s, "swift", 5) == 0)
+        o->health_probe = false;
+    else if (n == 5 && strncmp(s, "probe", 5) == 0)
+        o->health_probe = true;
+    else
+        return bad(err, errlen, d->name, value, "must be swift or probe");
+    return 0;
+}
+
 static int set_max_connections(mcring_options *o, const option_def *d,
                                const char *value, char *err, size_t errlen)
 {
@@ -469,6 +508,55 @@ static const option_def table[] = {
      "lease calls: when a value has less time left than this, one reader "
      "wins an early refresh while the others keep reading it",
      NULL},
+    {"server_health", OPT_CUSTOM, AT(health_probe), "swift", 0, 0, false,
+     "swift|probe",
+     "swift: Swift's error limiting (bans of error_suppression_interval); "
+     "probe: a server is marked down on a failed connect or "
+     "health_timeouts timeouts in a row, skipped without a socket while "
+     "down, and brought back by a background probe (docs/reliability.md)",
+     set_server_health},
+    {"health_timeouts", OPT_INT, AT(health_timeouts), "3", 1, 1000000, false,
+     "1-1000000", "probe: consecutive timeouts that mark a server down",
+     NULL},
+    {"health_probe_interval", OPT_SECONDS, AT(health_probe_interval), "1.0",
+     0, 0, false, "seconds > 0",
+     "probe: the wait before a down server's first probe; it doubles after "
+     "each failed probe",
+     NULL},
+    {"health_probe_max_interval", OPT_SECONDS, AT(health_probe_max_interval),
+     "10", 0, 0, false, "seconds > 0",
+     "probe: the longest wait between probes; a server down again within "
+     "it of its recovery keeps its longer wait (flapping)",
+     NULL},
+    {"health_probe_timeout", OPT_SECONDS, AT(health_probe_timeout), "1.0", 0,
+     0, false, "seconds > 0",
+     "probe: connecting and the version reply of one probe", NULL},
+    {"health_probe_jitter", OPT_NUMBER, AT(health_probe_jitter), "0.5", 0, 1,
+     false, "0-1",
+     "probe: each wait is shortened by a random share of up to this", NULL},
+    {"health_max_down", OPT_NUMBER, AT(health_max_down), "0.5", 0, 1, false,
+     "0-1 (of the servers, gutter included; at least one when above 0)",
+     "probe: the share of the servers that may be down at once; a server "
+     "past it stays in use",
+     NULL},
+    {"connect_rate", OPT_INT, AT(connect_rate), "0", 0, 1000000, false,
+     "0-1000000; 0: no limit",
+     "connects per server per second (a bucket of one second's worth); a "
+     "request that needs a connect past it fails over without one",
+     NULL},
+    {"connect_concurrency", OPT_INT, AT(connect_concurrency), "1", 0,
+     MAX_CONNECTIONS, false, "0-65536; 0: no limit",
+     "connects in progress per server at once; other callers queue on the "
+     "connection being made",
+     NULL},
+    {"gutter_servers", OPT_SERVERS, AT(gutter_servers), "", 0, 0, false,
+     "as memcache_servers; empty: no gutter",
+     "servers that take the keys of a down or failing server (placed by "
+     "their own ring of the same mode), instead of the ring's next server",
+     set_gutter_servers},
+    {"gutter_ttl", OPT_INT, AT(gutter_ttl), "10", 1, MAX_GUTTER_TTL, false,
+     "seconds, 1-2592000", "the longest TTL of a value stored in the gutter",
+     NULL},
 };
 
 #define NOPTIONS (sizeof(table) / sizeof(table[0]))
@@ -534,6 +622,11 @@ static int set_one(mcring_options *o, const option_def *d, const char *value,
     case OPT_NUMBER:
         if (!parse_double(value, &dv))
             return bad(err, errlen, d->name, value, "not a finite number");
+        if (dv < d->min) {
+            char why[64];
+            snprintf(why, sizeof(why), "less than %g", d->min);
+            return bad(err, errlen, d->name, value, why);
+        }
         if (dv > d->max) {
             char why[64];
             snprintf(why, sizeof(why), "more than %.0f", d->max);
@@ -600,6 +693,8 @@ void options_clear(mcring_options *o)
     free(o->tls_certfile);
     free(o->tls_keyfile);
     free(o->config_path);
+    free(o->gutter_servers);
+    o->gutter_servers = NULL;
     o->servers = o->tls_cafile = o->tls_certfile = o->tls_keyfile = NULL;
     o->config_path = NULL;
 }
@@ -624,11 +719,15 @@ static int dup_opt(char **dst, const char *src)
 int options_copy(mcring_options *dst, const mcring_options *src)
 {
     *dst = *src;
+    /* None of src's strings may be freed through dst if a copy fails. */
+    dst->servers = dst->tls_cafile = dst->tls_certfile = dst->tls_keyfile =
+        dst->config_path = dst->gutter_servers = NULL;
     if (dup_opt(&dst->servers, src->servers) ||
         dup_opt(&dst->tls_cafile, src->tls_cafile) ||
         dup_opt(&dst->tls_certfile, src->tls_certfile) ||
         dup_opt(&dst->tls_keyfile, src->tls_keyfile) ||
-        dup_opt(&dst->config_path, src->config_path)) {
+        dup_opt(&dst->config_path, src->config_path) ||
+        dup_opt(&dst->gutter_servers, src->gutter_servers)) {
         options_clear(dst);
         return MCRING_ENOMEM;
     }

@@ -34,6 +34,7 @@ typedef enum protocol_mode {
 #define MAX_TRIES 100000
 #define MAX_CONNECTIONS 65536
 #define MAX_PIPELINE_DEPTH 65536
+#define MAX_GUTTER_TTL 2592000 /* memcached's longest relative TTL */
 
 struct mcring_options {
     char *servers; /* validated server list text */
@@ -60,6 +61,16 @@ struct mcring_options {
     bool single_flight;
     int lease_ttl;     /* seconds */
     int lease_recache; /* seconds; 0: off */
+    bool health_probe;     /* server_health = probe (false: swift) */
+    int health_timeouts;   /* consecutive timeouts before soft down */
+    double health_probe_interval, health_probe_max_interval; /* seconds */
+    double health_probe_timeout;
+    double health_probe_jitter; /* 0..1 */
+    double health_max_down;     /* share of the servers, 0..1 */
+    int connect_rate;           /* per server per second; 0: no limit */
+    int connect_concurrency;    /* per server at once; 0: no limit */
+    char *gutter_servers;       /* validated list, or NULL: no gutter */
+    int gutter_ttl;             /* seconds */
     mcring_log_fn log;
     void *log_userdata;
     mcring_trace_fn trace;

@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "meta.h"
+#include "prober.h"
 #include "request.h"
 
 /* ---- keys ----------------------------------------------------------------*/
@@ -61,6 +62,56 @@ void client_log(const state *st, mcring_log_level level, const server *sv,
     st->set.log(st->set.log_userdata, level, sv ? sv->name : NULL, msg);
 }
 
+/* What a failure says of the server's health. */
+static health_failure failure_kind(int rc, phase ph)
+{
+    if (ph == PHASE_CONNECT)
+        return FAILURE_CONNECT;
+    switch (rc) {
+    case MCRING_ECONNREFUSED:
+    case MCRING_ECONNECT:
+    case MCRING_ECONNTIMEOUT:
+    case MCRING_ERESOLVE:
+        return FAILURE_CONNECT;
+    case MCRING_ETIMEOUT:
+    case MCRING_EPOOLTIMEOUT:
+        return FAILURE_TIMEOUT;
+    default:
+        return FAILURE_OTHER;
+    }
+}
+
+/* server_health = probe: counts a failure toward marking sv down; when it
+ * goes down, says so, hands it to the prober, and sends whoever waits for
+ * one of its connections on (they give up: pool.h). */
+static void health_note(const state *st, server *sv, health_failure kind,
+                        bool over_limit, int64_t now)
+{
+    bool capped;
+    health_status to = health_failed(&sv->health, sv->fleet, &st->set.health,
+                                     kind, over_limit, now, &capped);
+    if (to == HEALTH_UP)
+        return;
+    client_log(st, MCRING_LOG_ERROR, sv,
+               "Marking memcached server %s down (%s): requests pass it by "
+               "until a probe answers",
+               sv->name,
+               to == HEALTH_HARD_DOWN ? "it refused or did not take a "
+                                        "connection"
+               : over_limit           ? "error limit"
+                                      : "timeouts in a row");
+    if (sv->fleet != NULL && sv->fleet->prober != NULL &&
+        !prober_kick(sv->fleet->prober)) {
+        /* Nothing would bring it back: keep using it. */
+        health_restore(&sv->health, sv->fleet, now);
+        client_log(st, MCRING_LOG_ERROR, sv,
+                   "Cannot start the health prober: %s stays in use",
+                   sv->name);
+        return;
+    }
+    pool_wake_waiters(&sv->pool);
+}
+
 int server_failed(const state *st, server *sv, int rc, phase ph,
                   int sys_errno, const char *why_text, const char *detail)
 {
@@ -91,21 +142,50 @@ int server_failed(const state *st, server *sv, int rc, phase ph,
         client_log(st, MCRING_LOG_ERROR, sv, "Error %s to memcached: %s: %s",
                    action[ph], sv->name, why);
 
-    if (server_record_error(sv, &st->set.limits, clock_now_ns()))
-        client_log(st, MCRING_LOG_ERROR, sv, "Error limiting server %s",
-                   sv->name);
+    int64_t now = clock_now_ns();
+    if (!st->set.health.probe) {
+        if (server_record_error(sv, &st->set.limits, now))
+            client_log(st, MCRING_LOG_ERROR, sv, "Error limiting server %s",
+                       sv->name);
+    } else {
+        bool over = server_count_error(sv, &st->set.limits, now);
+        health_note(st, sv, failure_kind(rc, ph), over, now);
+    }
     return rc;
+}
+
+bool server_passed_by(const state *st, server *sv)
+{
+    bool skip = st->set.health.probe ? health_is_down(&sv->health)
+                                     : server_is_limited(sv);
+    if (skip)
+        atomic_fetch_add_explicit(&sv->fast_fails, 1, memory_order_relaxed);
+    return skip;
 }
 
 /* ---- one request on one server -------------------------------------------*/
 
 mux_slot *server_claim(const state *st, server *sv, int *rc)
 {
+    if (st->set.health.probe && health_is_down(&sv->health)) {
+        atomic_fetch_add_explicit(&sv->fast_fails, 1, memory_order_relaxed);
+        *rc = MCRING_ELIMITED;
+        return NULL;
+    }
     atomic_fetch_add_explicit(&sv->requests, 1, memory_order_relaxed);
     bool connect = false;
     int64_t pool_deadline;
-    mux_slot *s = pool_claim(&sv->pool, st->set.depth, st->set.pool_timeout_ns,
-                             &connect, &pool_deadline);
+    connect_limits lim = state_connect_limits(st, sv);
+    claim_failure why;
+    mux_slot *s = pool_claim_limited(&sv->pool, st->set.depth,
+                                     st->set.pool_timeout_ns, &lim, &connect,
+                                     &pool_deadline, &why);
+    if (s == NULL && why != CLAIM_TIMEOUT) {
+        /* Down meanwhile, or no connect allowed: no socket touched. */
+        atomic_fetch_add_explicit(&sv->fast_fails, 1, memory_order_relaxed);
+        *rc = MCRING_ELIMITED;
+        return NULL;
+    }
     if (s == NULL) {
         *rc = server_failed(st, sv, MCRING_EPOOLTIMEOUT, PHASE_POOL, 0, NULL,
                             NULL);
@@ -118,7 +198,7 @@ mux_slot *server_claim(const state *st, server *sv, int *rc)
     int r = conn_connect(c, &sv->addr, st->tls, st->set.connect_timeout_ns,
                          st->set.io_timeout_ns, pool_deadline);
     int e = c->sys_errno;
-    const char *why = c->why;
+    const char *why_text = c->why;
     fence_mode fence =
         st->set.fences
             ? (fence_mode)atomic_load_explicit(&sv->pool.fence_hint,
@@ -126,12 +206,17 @@ mux_slot *server_claim(const state *st, server *sv, int *rc)
             : FENCE_OFF;
     mux_slot_connected(s, r, fence);
     if (r != 0) {
+        /* Counted (and the server marked down) before the callers waiting
+         * for this connect look again, so that they pass it by rather
+         * than dial it themselves. */
         *rc = server_failed(st, sv, r,
                             r == MCRING_EPOOLTIMEOUT ? PHASE_POOL
                                                      : PHASE_CONNECT,
-                            e, why, NULL);
+                            e, why_text, NULL);
+        pool_connect_done(&sv->pool);
         return NULL;
     }
+    pool_connect_done(&sv->pool);
     atomic_fetch_add_explicit(&sv->connects, 1, memory_order_relaxed);
     return s;
 }
@@ -139,6 +224,8 @@ mux_slot *server_claim(const state *st, server *sv, int *rc)
 int server_settle(const state *st, server *sv, mux_req *r)
 {
     int rc = r->pr.result;
+    if (rc == 0)
+        health_ok(&sv->health);
     if (r->count_it)
         server_failed(st, sv, rc != 0 ? rc : r->uncounted_rc, PHASE_TALK,
                       r->fail_errno, r->fail_why, r->fail_detail);
@@ -167,12 +254,35 @@ int server_roundtrip(const state *st, server *sv, struct iovec *iov,
 
 /* ---- the failover walk ---------------------------------------------------*/
 
-int with_failover(const state *st, mcring_op op, size_t key_len,
-                  const keyhash *where, attempt_fn attempt, void *ctx)
+size_t request_order(const state *st, const keyhash *where, uint32_t *out,
+                     size_t max)
+{
+    if (max == 0)
+        return 0;
+    if (st->gutter == NULL)
+        return ring_locate(st->ring, where, out, max);
+    size_t n = ring_locate(st->ring, where, out, 1);
+    if (n == 0 || max == 1)
+        return n;
+    size_t g = ring_locate(st->gutter, where, out + 1, max - 1);
+    for (size_t i = 1; i <= g; i++)
+        out[i] += (uint32_t)st->ring->nservers;
+    return 1 + g;
+}
+
+/* Walks ring's try order for where (its server i is st->servers[base +
+ * i]) from position `from`, running attempt on each server not passed by
+ * until one gives a final answer, and recording each attempt as info says
+ * (metrics.h). *rc keeps the last attempt's outcome (untouched when none
+ * ran). Returns MCRING_ENOMEM or 0. */
+static int walk(const state *st, const mcring_ring *ring, size_t base,
+                size_t from, size_t limit, const keyhash *where,
+                attempt_fn attempt, void *ctx, attempt_info *info,
+                bool *connected, int *rc)
 {
     uint32_t small[64];
     uint32_t *order = small;
-    size_t tries = st->ring->tries;
+    size_t tries = ring->tries < limit ? ring->tries : limit;
     if (tries > 64) {
         order = malloc(tries * sizeof(*order));
         if (order == NULL)
@@ -180,37 +290,104 @@ int with_failover(const state *st, mcring_op op, size_t key_len,
     }
     /* The first server usually answers: walk the ring for it alone, and
      * for the rest of the try order only when it is needed. */
-    size_t n = ring_locate(st->ring, where, order, 1);
-
-    int rc = MCRING_ELIMITED;
-    bool connected = false;
-    attempt_info info = {op, key_len, 1, 0};
-    for (size_t i = 0;; i++) {
+    size_t n = from < tries ? ring_locate(ring, where, order, from + 1) : 0;
+    for (size_t i = from;; i++) {
         if (i == n) {
             if (n >= tries)
                 break;
-            n = ring_locate(st->ring, where, order, tries);
+            n = ring_locate(ring, where, order, tries);
             if (i >= n)
                 break;
         }
-        server *sv = st->servers[order[i]];
-        if (server_is_limited(sv))
+        server *sv = st->servers[base + order[i]];
+        if (server_passed_by(st, sv))
             continue;
         int64_t start = metrics_attempt_start(st->set.timed);
-        rc = attempt(st, sv, ctx, &connected);
+        *rc = attempt(st, sv, ctx, connected);
         if (st->set.timed) {
-            info.attempt++;
-            metrics_attempt_end(st, sv, &info, rc, start);
+            info->attempt++;
+            metrics_attempt_end(st, sv, info, *rc, start);
         }
-        if (rc_is_final(rc))
+        if (rc_is_final(*rc))
             break;
     }
+    if (order != small)
+        free(order);
+    return 0;
+}
+
+int with_failover_gutter(const state *st, mcring_op op, size_t key_len,
+                         const keyhash *where, attempt_fn attempt, void *ctx,
+                         void *gutter_ctx)
+{
+    attempt_info info = {op, key_len, 1, 0};
+    int rc = MCRING_ELIMITED;
+    bool connected = false;
+    int e;
+    if (st->gutter == NULL) {
+        e = walk(st, st->ring, 0, 0, SIZE_MAX, where, attempt, ctx,
+                 &info, &connected, &rc);
+    } else {
+        /* The key's own server, then the gutter instead of the ring. */
+        e = walk(st, st->ring, 0, 0, 1, where, attempt, ctx, &info,
+                 &connected, &rc);
+        if (e == 0 && !rc_is_final(rc)) {
+            uint32_t first;
+            ring_locate(st->ring, where, &first, 1);
+            atomic_fetch_add_explicit(&st->servers[first]->to_gutter, 1,
+                                      memory_order_relaxed);
+            e = walk(st, st->gutter, st->ring->nservers, 0, SIZE_MAX, where,
+                     attempt, gutter_ctx, &info, &connected, &rc);
+        }
+    }
+    if (e != 0)
+        return e;
     if (!connected)
         client_log(st, MCRING_LOG_ERROR, NULL,
                    "All memcached servers error-limited");
-    if (order != small)
-        free(order);
     return rc;
+}
+
+int with_failover(const state *st, mcring_op op, size_t key_len,
+                  const keyhash *where, attempt_fn attempt, void *ctx)
+{
+    return with_failover_gutter(st, op, key_len, where, attempt, ctx, ctx);
+}
+
+int with_failover_both(const state *st, mcring_op op, size_t key_len,
+                       const keyhash *where, attempt_fn attempt, void *ctx)
+{
+    if (st->gutter == NULL)
+        return with_failover(st, op, key_len, where, attempt, ctx);
+    attempt_info info = {op, key_len, 1, 0};
+    int first = MCRING_ELIMITED, gutter = MCRING_ELIMITED;
+    bool connected = false;
+    int e = walk(st, st->ring, 0, 0, 1, where, attempt, ctx, &info,
+                 &connected, &first);
+    if (e == 0)
+        e = walk(st, st->gutter, st->ring->nservers, 0, SIZE_MAX, where,
+                 attempt, ctx, &info, &connected, &gutter);
+    if (e != 0)
+        return e;
+    if (!connected)
+        client_log(st, MCRING_LOG_ERROR, NULL,
+                   "All memcached servers error-limited");
+    if (first == MCRING_OK || gutter == MCRING_OK)
+        return MCRING_OK;
+    return rc_is_final(first) ? first : gutter;
+}
+
+int64_t request_gutter_exptime(const state *st, int64_t exptime)
+{
+    int64_t cap = st->set.gutter_ttl;
+    if (exptime < 0)
+        return exptime; /* already expired */
+    if (exptime == 0)
+        return cap; /* "never" */
+    if (exptime <= 2592000)
+        return exptime > cap ? cap : exptime; /* seconds from now */
+    /* An absolute time (Swift's TTLs over 30 days). */
+    return exptime - (int64_t)clock_wall_s() > cap ? cap : exptime;
 }
 
 /* ---- expiry times --------------------------------------------------------*/

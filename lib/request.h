@@ -3,10 +3,18 @@
  *
  *   prepare the key (hash, validate) → enter the RCU read side and take
  *   the current state → ask the ring for the try order → for each server
- *   not error-limited: claim a place on one of its connections (connecting
- *   it if needed), put the request on it, wait for its reply (reading and
- *   writing for other threads meanwhile, mux.h) → on a failure of the
- *   server, log and count it, and try the next server.
+ *   not error-limited (swift) or down (probe, health.h): claim a place on
+ *   one of its connections (connecting it if needed and allowed), put the
+ *   request on it, wait for its reply (reading and writing for other
+ *   threads meanwhile, mux.h) → on a failure of the server, log and count
+ *   it (which may ban it, or mark it down), and try the next server.
+ *
+ * With a gutter (gutter_servers), the try order is the ring's first server
+ * and then the gutter ring's order for the key, instead of the ring's
+ * next servers: a down or failing server's keys go to the gutter, stored
+ * there with their TTL capped at gutter_ttl (the operations pass a second
+ * context for the gutter: with_failover_gutter), and deletes go to both
+ * (with_failover_both).
  *
  * Single-key operations live in ops.c, multi-key ones in multi.c, both on
  * top of this file.
@@ -53,7 +61,9 @@ typedef enum phase {
 } phase;
 
 /* Logs a failure of sv as Swift does and counts it for error limiting
- * (logging a ban it starts). Returns rc. */
+ * (logging a ban it starts); under server_health = probe, counts it toward
+ * marking the server down instead (logging that, and waking the prober).
+ * Returns rc. */
 int server_failed(const state *st, server *sv, int rc, phase ph,
                   int sys_errno, const char *why, const char *detail);
 
@@ -66,10 +76,16 @@ static inline bool rc_is_final(int rc)
            rc == MCRING_ENOTSUP;
 }
 
+/* True when requests pass sv by without a socket: it is down
+ * (server_health = probe) or error-limited (swift); counts the pass. */
+bool server_passed_by(const state *st, server *sv);
+
 /*
  * Claims a place on one of sv's connections, connecting it first if it was
- * closed, within the pool timeout. Returns the slot, or NULL after logging
- * and counting the failure into *rc.
+ * closed (and the connect limits allow), within the pool timeout. Returns
+ * the slot, or NULL with the failure in *rc: logged and counted, or
+ * MCRING_ELIMITED, not counted, when no socket was touched (the server is
+ * down, or no connect was allowed).
  */
 mux_slot *server_claim(const state *st, server *sv, int *rc);
 
@@ -102,16 +118,46 @@ int server_roundtrip(const state *st, server *sv, struct iovec *iov,
 typedef int (*attempt_fn)(const state *st, server *sv, void *ctx,
                           bool *connected);
 
+/* How many servers a key's try order holds, and the order itself as
+ * indexes into st->servers: the ring's, or with a gutter the ring's first
+ * server and then the gutter ring's order. request_order returns the count
+ * written (at most max). */
+static inline size_t request_tries(const state *st)
+{
+    return st->gutter != NULL ? 1 + st->gutter->tries : st->ring->tries;
+}
+size_t request_order(const state *st, const keyhash *where, uint32_t *out,
+                     size_t max);
+
 /*
- * Runs attempt on the servers the ring gives for `where`, in order, until
- * one gives a final answer (rc_is_final). An error-limited server uses up
- * its try, as in Swift; when no server gave a connection, Swift's "All
- * memcached servers error-limited" is logged. Each attempt is recorded as
- * one of op on a key of key_len bytes (metrics.h). Call inside the RCU
- * read side.
+ * Runs attempt on the servers of the try order for `where`, in order,
+ * until one gives a final answer (rc_is_final). A server passed by
+ * (server_passed_by) uses up its try, as an error-limited one does in
+ * Swift; when no server gave a connection, Swift's "All memcached servers
+ * error-limited" is logged. Gutter servers get the same ctx. Each attempt
+ * is recorded as one of op on a key of key_len bytes (metrics.h). Call
+ * inside the RCU read side.
  */
 int with_failover(const state *st, mcring_op op, size_t key_len,
                   const keyhash *where, attempt_fn attempt, void *ctx);
+
+/* with_failover, giving gutter servers gutter_ctx instead (a store's TTL
+ * capped: request_gutter_exptime). */
+int with_failover_gutter(const state *st, mcring_op op, size_t key_len,
+                         const keyhash *where, attempt_fn attempt, void *ctx,
+                         void *gutter_ctx);
+
+/* For deletes: without a gutter, with_failover; with one, attempt on the
+ * ring's first server (unless passed by) and on the gutter's try order,
+ * both. The result: MCRING_OK when either said so, else the first
+ * server's answer when it gave one, else the gutter's. */
+int with_failover_both(const state *st, mcring_op op, size_t key_len,
+                       const keyhash *where, attempt_fn attempt, void *ctx);
+
+/* The exptime to store with in the gutter for a call's exptime
+ * (request_exptime): at most gutter_ttl seconds from now ("never"
+ * included); one already past stays as it is. */
+int64_t request_gutter_exptime(const state *st, int64_t exptime);
 
 /* Swift's TTL rules (proto_exptime), with a warning in the log when the
  * result lies past what memcached can hold (Swift sends it the same way;

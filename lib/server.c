@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "mcring.h"
 #include "server.h"
 
@@ -28,6 +29,15 @@ int server_new(const char *name, uint32_t max_connections, server **out)
     atomic_init(&s->requests, 0);
     atomic_init(&s->errors, 0);
     atomic_init(&s->connects, 0);
+    atomic_init(&s->fast_fails, 0);
+    atomic_init(&s->to_gutter, 0);
+    /* Jitter differs per server (and per process: the address of the
+     * object), so that servers and clients do not probe in step. */
+    uint64_t seed = (uint64_t)(uintptr_t)s ^ (uint64_t)clock_now_ns();
+    for (const char *p = name; *p; p++)
+        seed = (seed ^ (unsigned char)*p) * UINT64_C(1099511628211);
+    health_init(&s->health, seed);
+    s->fleet = NULL;
     *out = s;
     return 0;
 }
@@ -37,6 +47,8 @@ void server_free(server *s)
     if (s == NULL)
         return;
     pool_destroy(&s->pool);
+    health_forget(&s->health, s->fleet);
+    health_destroy(&s->health);
     pthread_mutex_destroy(&s->err_lock);
     metrics_unref(s->metrics);
     free(s->err_times);
@@ -73,7 +85,10 @@ int server_prepare_limit(server *s, const limit_params *lp)
     return ok ? 0 : MCRING_ENOMEM;
 }
 
-bool server_record_error(server *s, const limit_params *lp, int64_t now)
+/* Swift's arithmetic on the error list; bans when ban is set. Returns
+ * whether the limit was passed. */
+static bool count_error(server *s, const limit_params *lp, int64_t now,
+                        bool ban)
 {
     atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
     if (!lp->enabled)
@@ -95,15 +110,26 @@ bool server_record_error(server *s, const limit_params *lp, int64_t now)
             /* The (limit+1)-th newest error decides. */
             size_t idx = (s->err_head + s->err_cap - need) % s->err_cap;
             if (s->err_times[idx] > now - lp->window_ns) {
-                atomic_store_explicit(&s->limited_until,
-                                      now + lp->duration_ns,
-                                      memory_order_relaxed);
+                if (ban)
+                    atomic_store_explicit(&s->limited_until,
+                                          now + lp->duration_ns,
+                                          memory_order_relaxed);
                 banned = true;
             }
         }
     }
     pthread_mutex_unlock(&s->err_lock);
     return banned;
+}
+
+bool server_record_error(server *s, const limit_params *lp, int64_t now)
+{
+    return count_error(s, lp, now, true);
+}
+
+bool server_count_error(server *s, const limit_params *lp, int64_t now)
+{
+    return count_error(s, lp, now, false);
 }
 
 void server_inherit(server *s, server *old)
@@ -126,5 +152,10 @@ void server_inherit(server *s, server *old)
     atomic_store(&s->connects, atomic_load(&old->connects));
     metrics_unref(s->metrics);
     s->metrics = metrics_ref(old->metrics);
+    atomic_store(&s->fast_fails, atomic_load(&old->fast_fails));
+    atomic_store(&s->to_gutter, atomic_load(&old->to_gutter));
+    atomic_store(&s->pool.attempts, atomic_load(&old->pool.attempts));
+    atomic_store(&s->pool.limited, atomic_load(&old->pool.limited));
+    health_inherit(&s->health, &old->health, s->fleet);
     atomic_store(&s->pool.fence_hint, atomic_load(&old->pool.fence_hint));
 }

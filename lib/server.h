@@ -1,7 +1,7 @@
 /*
  * One memcached server as the client knows it: its string as configured and
- * parsed address, its connection pool, its error-limiting state and its
- * counters. A server object outlives the rings that name it: a server that
+ * parsed address, its connection pool, its error-limiting state, its health
+ * (health.h: used when server_health = probe) and its counters. A server object outlives the rings that name it: a server that
  * stays in the list across a ring swap keeps its pool, connections and
  * error history (see client.c for the lifetime rules).
  */
@@ -16,6 +16,7 @@
 #include "address.h"
 #include "clock.h"
 #include "metrics.h"
+#include "health.h"
 #include "pool.h"
 
 /* Swift's error limiting, in the client's units. */
@@ -47,6 +48,14 @@ typedef struct server {
     atomic_uint_fast64_t connects; /* connections opened */
     server_metrics *metrics;       /* latency and outcomes per op; shared
                                     * with a successor (metrics.h) */
+    /* Requests that passed it over without touching a socket: it was
+     * down, error-limited, or allowed no connect. */
+    atomic_uint_fast64_t fast_fails;
+    /* Requests for its keys sent to the gutter instead. */
+    atomic_uint_fast64_t to_gutter;
+
+    health health;
+    health_fleet *fleet; /* the client's servers' (state_attach), or NULL */
 
     /* Owned by the client's writer side (under its writer lock). */
     unsigned refs;       /* rings (states) naming this server */
@@ -56,12 +65,14 @@ typedef struct server {
  * MCRING_ENOMEM. */
 int server_new(const char *name, uint32_t max_connections, server **out);
 /* Makes s the successor of old (same name, another pool size): its error
- * history, ban, counters and what is known of fences carry over, and it
- * shares old's metrics; its connections do not. Writer side; old may still
+ * history, ban, health, counters and what is known of fences carry over,
+ * and it shares old's metrics; its connections do not. Set s->fleet
+ * first. Writer side; old may still
  * be serving calls. */
 void server_inherit(server *s, server *old);
 
-/* Closes its connections and frees it. No slot may be borrowed. */
+/* Closes its connections and frees it (a down server stops counting in
+ * its fleet). No slot may be borrowed. */
 void server_free(server *s);
 
 /* True when a ban is in force at time now. Lock-free. */
@@ -95,5 +106,9 @@ int server_prepare_limit(server *s, const limit_params *lp);
  * started a ban. Thread-safe.
  */
 bool server_record_error(server *s, const limit_params *lp, int64_t now);
+
+/* The same arithmetic without the ban: true when this error put the
+ * server over the limit (server_health = probe marks it down instead). */
+bool server_count_error(server *s, const limit_params *lp, int64_t now);
 
 #endif

@@ -1,3 +1,4 @@
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,8 @@ void registry_init(registry *r)
 {
     pthread_mutex_init(&r->lock, NULL);
     r->servers = (strmap){0};
+    atomic_init(&r->fleet.down, 0);
+    r->fleet.prober = NULL;
 }
 
 static void free_server(void *value, void *ctx)
@@ -46,6 +49,20 @@ static void settings_from_options(settings *s, const mcring_options *o)
     s->single_flight = o->single_flight;
     s->lease_ttl = o->lease_ttl;
     s->lease_recache = o->lease_recache;
+    s->health.probe = o->health_probe;
+    s->health.timeouts_until_down = (uint32_t)o->health_timeouts;
+    s->health.probe_interval_ns = clock_s_to_ns(o->health_probe_interval);
+    s->health.probe_max_interval_ns =
+        clock_s_to_ns(o->health_probe_max_interval);
+    if (s->health.probe_max_interval_ns < s->health.probe_interval_ns)
+        s->health.probe_max_interval_ns = s->health.probe_interval_ns;
+    s->health.probe_timeout_ns = clock_s_to_ns(o->health_probe_timeout);
+    s->health.jitter = o->health_probe_jitter;
+    s->health.max_down = 0; /* set once the server count is known */
+    s->connect_concurrency = (unsigned)o->connect_concurrency;
+    s->connect_interval_ns =
+        o->connect_rate > 0 ? NS_PER_SEC / o->connect_rate : 0;
+    s->gutter_ttl = o->gutter_ttl;
     s->log = o->log;
     s->log_userdata = o->log_userdata;
     s->histograms = o->latency_histograms;
@@ -74,6 +91,38 @@ static void release_servers(registry *reg, server **servers, size_t n)
     }
 }
 
+/* The gutter's ring, of the main ring's mode, hashes and tries, over a
+ * list that shares no server with the main one (a server in both would
+ * be its own fallback). */
+static int gutter_build(const mcring_options *o, state *st, char *err,
+                        size_t errlen)
+{
+    server_list list;
+    int rc = server_list_parse(o->gutter_servers, &list, err, errlen);
+    if (rc != 0)
+        return rc;
+    rc = ring_build(o->ring, &list, (size_t)o->tries, &st->gutter, err,
+                    errlen);
+    server_list_free(&list);
+    if (rc != 0)
+        return rc;
+    strmap names = {0};
+    for (size_t i = 0; rc == 0 && i < st->ring->nservers; i++) {
+        const char *n = st->ring->names[i];
+        if (strmap_put(&names, 0, n, strlen(n), (void *)n, NULL) < 0)
+            rc = err_set(err, errlen, MCRING_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; rc == 0 && i < st->gutter->nservers; i++) {
+        const char *n = st->gutter->names[i];
+        if (strmap_get(&names, 0, n, strlen(n)) != NULL)
+            rc = err_set(err, errlen, MCRING_ECONFIG,
+                         "gutter_servers: '%s' is also in memcache_servers",
+                         n);
+    }
+    strmap_free(&names);
+    return rc;
+}
+
 int state_prepare(const mcring_options *o, state **out, char *err,
                   size_t errlen)
 {
@@ -97,29 +146,45 @@ int state_prepare(const mcring_options *o, state **out, char *err,
         free(st);
         return rc;
     }
-    if (o->tls_enabled) {
+    if (o->gutter_servers != NULL)
+        rc = gutter_build(o, st, err, errlen);
+    if (rc == 0 && o->tls_enabled)
         rc = tls_ctx_new(o->tls_cafile, o->tls_certfile, o->tls_keyfile,
                          &st->tls, err, errlen);
-        if (rc != 0) {
-            ring_unref(st->ring);
-            free(st);
-            return rc;
-        }
+    if (rc != 0) {
+        ring_unref(st->gutter);
+        ring_unref(st->ring);
+        free(st);
+        return rc;
     }
+    st->nservers = st->ring->nservers +
+                   (st->gutter != NULL ? st->gutter->nservers : 0);
+    /* The fleet cap: a share of every server, at least one when any. */
+    double cap = floor(o->health_max_down * (double)st->nservers);
+    st->set.health.max_down = o->health_max_down <= 0 ? 0
+                              : cap < 1                ? 1
+                                                       : (uint32_t)cap;
     *out = st;
     return 0;
 }
 
-int state_attach(state *st, registry *reg, char *err, size_t errlen)
+/* The name of server i of the state: the ring's, then the gutter's. */
+static const char *server_name_at(const state *st, size_t i)
 {
     size_t n = st->ring->nservers;
+    return i < n ? st->ring->names[i] : st->gutter->names[i - n];
+}
+
+int state_attach(state *st, registry *reg, char *err, size_t errlen)
+{
+    size_t n = st->nservers;
     server **servers = calloc(n ? n : 1, sizeof(*servers));
     if (servers == NULL)
         return err_set(err, errlen, MCRING_ENOMEM, "out of memory");
     int rc = 0;
     size_t done = 0;
     for (; done < n; done++) {
-        const char *name = st->ring->names[done];
+        const char *name = server_name_at(st, done);
         size_t len = strlen(name);
         server *s = strmap_get(&reg->servers, 0, name, len);
         if (s != NULL && s->pool.size != st->max_connections) {
@@ -135,6 +200,7 @@ int state_attach(state *st, registry *reg, char *err, size_t errlen)
                         mcring_strerror(rc));
                 break;
             }
+            n->fleet = &reg->fleet;
             server_inherit(n, s);
             strmap_remove(&reg->servers, 0, name, len);
             if (strmap_put(&reg->servers, 0, n->name, len, n, NULL) < 0) {
@@ -154,6 +220,7 @@ int state_attach(state *st, registry *reg, char *err, size_t errlen)
                         mcring_strerror(rc));
                 break;
             }
+            s->fleet = &reg->fleet;
             /* The map borrows the server's own copy of its name. */
             if (strmap_put(&reg->servers, 0, s->name, len, s, NULL) < 0) {
                 server_free(s);
@@ -185,15 +252,17 @@ void state_discard(state *st)
     if (st == NULL)
         return;
     tls_ctx_unref(st->tls);
+    ring_unref(st->gutter);
     ring_unref(st->ring);
     free(st);
 }
 
 static void state_free_locked(state *st, registry *reg)
 {
-    release_servers(reg, st->servers, st->ring->nservers);
+    release_servers(reg, st->servers, st->nservers);
     free(st->servers);
     tls_ctx_unref(st->tls);
+    ring_unref(st->gutter);
     ring_unref(st->ring);
     free(st);
 }

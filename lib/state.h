@@ -13,6 +13,12 @@
  * call_rcu after a grace period — when every call that could have seen it
  * has returned, and so has given its connections back.
  *
+ * A state may name a second list, the gutter (gutter_servers), with a ring
+ * of its own over it (same mode, hashes and tries): the keys of a down or
+ * failing server go there instead of to the ring's next server. Gutter
+ * servers are server objects like the others, after the ring's in
+ * `servers`.
+ *
  * Servers outlive states: the client keeps a registry of server objects
  * by name, each counting the states that name it. A server in the old and
  * the new list is shared, with its pool, connections, error history and
@@ -52,6 +58,10 @@ typedef struct settings {
     int64_t lease_ttl;      /* lease calls: seconds a winner has to fill */
     int64_t lease_recache;  /* lease calls: remaining TTL below which one
                              * reader refreshes early (0: never) */
+    health_params health; /* health.probe: server_health = probe */
+    unsigned connect_concurrency; /* per server; 0: no limit */
+    int64_t connect_interval_ns;  /* 1 s / connect_rate; 0: no limit */
+    int64_t gutter_ttl;           /* seconds */
     mcring_log_fn log;
     void *log_userdata;
     /* Metrics (metrics.h): timed is histograms || trace, the one test the
@@ -66,8 +76,11 @@ typedef struct registry registry;
 
 typedef struct state {
     mcring_ring *ring;  /* referenced */
-    server **servers;   /* ring server index -> server (referenced); NULL
-                         * until state_attach */
+    mcring_ring *gutter; /* the gutter's ring (referenced), or NULL */
+    size_t nservers;    /* the ring's servers, then the gutter's */
+    server **servers;   /* ring server index -> server, then gutter ring
+                         * index + ring->nservers -> server (referenced);
+                         * NULL until state_attach */
     uint32_t max_connections; /* for servers this state creates */
     settings set;
     tls_ctx *tls;       /* NULL: plain TCP */
@@ -83,6 +96,7 @@ typedef struct state {
 struct registry {
     pthread_mutex_t lock;
     strmap servers; /* name -> server */
+    health_fleet fleet; /* what its servers share (health.h) */
 };
 
 void registry_init(registry *r);
@@ -94,9 +108,10 @@ void registry_destroy(registry *r);
  * registry lock (a reconfiguration to 100,000 servers must not stall
  * another writer, the reclaimer, or a client being freed):
  *
- * state_prepare parses the server list, builds the ring and the TLS
+ * state_prepare parses the server lists, builds the rings and the TLS
  * context. No lock; any thread. Returns 0, MCRING_ENOMEM,
- * MCRING_ECONFIG/EADDR/ENOSERVERS (bad options) or MCRING_ETLS.
+ * MCRING_ECONFIG/EADDR/ENOSERVERS (bad options; a server in both lists is
+ * MCRING_ECONFIG) or MCRING_ETLS.
  *
  * state_attach gives the prepared state its server objects, reusing
  * registered ones by name and registering new ones. Call with the registry
@@ -139,6 +154,22 @@ void state_unpin(state *st);
 /* Stands for every reader's grace-period hand-off to reclamation in
  * ThreadSanitizer's eyes (see tsan.h). */
 extern char state_grace_token;
+
+/* The gutter server at position i of the gutter ring. */
+static inline struct server *state_gutter_server(const state *st, size_t i)
+{
+    return st->servers[st->ring->nservers + i];
+}
+
+/* The limits on connecting to a server under these settings. */
+static inline connect_limits state_connect_limits(const state *st,
+                                                  struct server *sv)
+{
+    connect_limits lim = {st->set.connect_concurrency,
+                          st->set.connect_interval_ns,
+                          st->set.health.probe ? &sv->health.status : NULL};
+    return lim;
+}
 
 /* Enters the RCU read side and returns the current state, valid until
  * state_leave(). Nests. Lock-free; any thread, no registration needed. */

@@ -226,16 +226,25 @@ int cmd_bench(cli *c)
     if (c->swap_list != NULL)
         printf(", ring swaps %ld (every %g ms)", sw.swaps, sw.interval_ms);
     printf("\n");
+    /* Connect attempts over the run (and the key stores before it). */
+    unsigned long long connects = 0;
+    size_t ns = mcring_client_server_stats(client, NULL, 0);
+    mcring_server_stats *sst = calloc(ns ? ns : 1, sizeof(*sst));
+    ns = sst != NULL ? mcring_client_server_stats(client, sst, ns) : 0;
+    for (size_t i = 0; i < ns; i++)
+        connects += sst[i].connect_attempts;
+    free(sst);
     printf("ops=%ld seconds=%.3f ops_per_sec=%.0f errors=%ld misses=%ld "
            "p50_us=%.1f p99_us=%.1f p999_us=%.1f threads=%d batch=%d "
            "swaps=%ld key_dist=%s value_size=%s keys=%d get_ratio=%g "
            "max_conns=%ld sockets_open=%ld conns_open=%ld "
            "socket_syscalls_per_op=%s poll_per_op=%s epoll_per_op=%s "
-           "futex_per_op=%s switches_per_op=%s cpu_us_per_op=%s\n",
+           "futex_per_op=%s switches_per_op=%s cpu_us_per_op=%s "
+           "connects=%llu\n",
            r.ops, r.seconds, rate, r.errors, r.misses, p50, p99, p999,
            w.threads, w.batch, sw.swaps, dist, sizes, w.keys, w.get_ratio,
            max_conns, sockets, conns_open, sock_op, poll_op, epoll_op,
-           futex_op, sw_op, cpu_op);
+           futex_op, sw_op, cpu_op, connects);
     bench_mcring_free(&m);
     mcring_client_free(client);
     free(first_list);

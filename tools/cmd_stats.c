@@ -1,6 +1,7 @@
-/* stats and monitor: per-server counters and latency after probing the
- * pool; monitor --prometheus also serves them over HTTP
- * (metrics_http.c). */
+/* stats and monitor: per-server counters after probing the pool: the
+ * connections, then health, connect limits and the gutter, and latency
+ * per server and operation; monitor --prometheus also serves them over
+ * HTTP (metrics_http.c). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,25 @@ static int print_stats(mcring_client *client, probe_result pr)
                st[i].conns_idle, st[i].max_connections,
                (unsigned long long)st[i].pool_waits,
                (unsigned long long)st[i].pool_timeouts, st[i].limited_for);
+    /* Health, connects and the gutter (docs/reliability.md). */
+    static const char *const states[] = {"up", "soft-down", "hard-down"};
+    printf("%-32s %-9s %7s %5s %5s %7s %7s %9s %8s %9s %6s %7s\n",
+           "server", "health", "down", "downs", "backs", "probes",
+           "failed", "fastfails", "attempts", "c.limited", "capped",
+           "gutter");
+    for (size_t i = 0; i < n; i++)
+        printf("%-32s %-9s %6.1fs %5llu %5llu %7llu %7llu %9llu %8llu %9llu "
+               "%6llu %7s\n",
+               st[i].name, st[i].health <= 2 ? states[st[i].health] : "?",
+               st[i].down_for, (unsigned long long)st[i].downs,
+               (unsigned long long)st[i].recoveries,
+               (unsigned long long)st[i].probes,
+               (unsigned long long)st[i].probe_failures,
+               (unsigned long long)st[i].fast_fails,
+               (unsigned long long)st[i].connect_attempts,
+               (unsigned long long)st[i].connects_limited,
+               (unsigned long long)st[i].down_capped,
+               st[i].gutter ? "is one" : "");
     printf("probes=%ld hits=%ld misses=%ld errors=%ld\n",
            pr.hits + pr.misses + pr.errors, pr.hits, pr.misses, pr.errors);
     free(st);

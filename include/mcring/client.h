@@ -92,7 +92,14 @@ MCRING_API int mcring_client_watch(mcring_client *client, const char *path,
 MCRING_API int mcring_client_reload(mcring_client *client, char *err,
                                     size_t errlen);
 
-/* Counters of one server, as of the call. */
+/* A server's health (server_health = probe; docs/reliability.md). */
+#define MCRING_HEALTH_UP 0
+#define MCRING_HEALTH_SOFT_DOWN 1 /* timeouts in a row, or the error limit */
+#define MCRING_HEALTH_HARD_DOWN 2 /* a connect failed */
+
+/* Counters of one server, as of the call. Fields are only ever added at
+ * the end (the struct grew in 0.2.0: a program built against 0.1.0 must be
+ * rebuilt). */
 typedef struct mcring_server_stats {
     char name[MCRING_NAME_MAX]; /* as configured */
     uint64_t requests;          /* attempts on this server */
@@ -104,11 +111,30 @@ typedef struct mcring_server_stats {
     uint32_t conns_idle;        /* connected and in the pool */
     uint32_t max_connections;
     double limited_for; /* seconds left of an error-limit ban, else 0 */
+    /* Since 0.2.0. */
+    uint64_t connect_attempts; /* connects started, failed ones included
+                                * (probes not) */
+    uint64_t connects_limited; /* requests that needed a connect and were
+                                * allowed none (connect_rate) */
+    uint64_t fast_fails;  /* requests that passed it by without touching
+                           * a socket: down, error-limited, or no connect
+                           * allowed */
+    uint64_t downs;       /* times it was marked down */
+    uint64_t recoveries;  /* times a probe brought it back */
+    uint64_t probes;      /* probes sent to it */
+    uint64_t probe_failures;
+    uint64_t down_capped; /* times health_max_down kept it in use */
+    uint64_t to_gutter;   /* requests for its keys sent to the gutter */
+    double down_for;      /* seconds since it was marked down, else 0 */
+    uint32_t health;      /* MCRING_HEALTH_*; always UP with
+                           * server_health = swift */
+    uint32_t gutter;      /* nonzero: one of gutter_servers */
 } mcring_server_stats;
 
 /*
  * Fills out[0..max) with the counters of the current ring's servers, in
- * ring order, and returns how many servers the ring has (which may exceed
+ * ring order, then those of the gutter servers (gutter_servers) in the
+ * gutter ring's order, and returns how many that is (which may exceed
  * max; out may be NULL with max 0 to ask only that).
  * Threads: thread-safe.
  * Ownership: out is the caller's array; nothing is kept.

@@ -93,8 +93,10 @@ MCRING_BEGIN_DECLS
  *              the key operations: the server's failure, counted against
  *              it for error limiting (ETLS also from mcring_client_new and
  *              the reconfiguring calls when TLS files cannot be loaded).
- *  ELIMITED    the key operations: every server for the key is
- *              error-limited.
+ *  ELIMITED    the key operations: every server for the key was passed
+ *              by without a socket: error-limited (server_health =
+ *              swift), marked down (server_health = probe), or allowed no
+ *              connect (connect_rate).
  *  ENOTNUM     mcring_incr, mcring_decr: the stored value is not a number.
  *  ERACE       mcring_incr, mcring_decr: the key kept disappearing between
  *              the incr and the add that creates it; trying again is fine.
@@ -137,7 +139,7 @@ MCRING_BEGIN_DECLS
     XX(ESERVER, -16, "the server reported an error (SERVER_ERROR)")            \
     XX(EREJECTED, -17, "the server rejected the request (ERROR/CLIENT_ERROR)") \
     XX(ENOTNUM, -18, "incr/decr on a value that is not a number")              \
-    XX(ELIMITED, -19, "every server for this key is error-limited")            \
+    XX(ELIMITED, -19, "every server for this key is error-limited or down")    \
     XX(ENOSERVERS, -20, "no servers configured")                               \
     XX(ETLS, -21, "TLS handshake or I/O failed")                               \
     XX(ECERT, -22, "TLS certificate verification failed")                      \

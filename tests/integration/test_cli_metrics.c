@@ -40,7 +40,7 @@ Test(cli_metrics, stats_prints_latency_per_op)
     cr_assert_not_null(strstr(out, "p99.9"), "%s", out);
     char row[128];
     snprintf(row, sizeof(row), "%s", srv.name);
-    const char *table = strstr(out, "attempts");
+    const char *table = strstr(out, "attempts failures");
     cr_assert_not_null(table, "%s", out);
     const char *r = strstr(table, row);
     cr_assert_not_null(r, "%s", out);

@@ -184,3 +184,148 @@ Test(pool, many_threads_pipelined_within_the_depth, .timeout = 60)
 {
     churn_test(3);
 }
+
+/* ---- connect limits ------------------------------------------------------ */
+
+Test(pool, one_connect_at_a_time_and_the_others_queue_on_it)
+{
+    pool p;
+    cr_assert_eq(pool_init(&p, 4), 0);
+    connect_limits lim = {1, 0, NULL};
+    bool connect;
+    int64_t deadline;
+    claim_failure why;
+    mux_slot *a = pool_claim_limited(&p, 8, NS_PER_SEC, &lim, &connect,
+                                     &deadline, &why);
+    cr_assert(connect);
+    /* Three more callers while it connects: no second connect. */
+    mux_slot *q[3];
+    for (int i = 0; i < 3; i++) {
+        q[i] = pool_claim_limited(&p, 8, NS_PER_SEC, &lim, &connect,
+                                  &deadline, &why);
+        cr_assert_eq(q[i], a, "queued on the slot being connected");
+        cr_assert_not(connect);
+    }
+    cr_assert_eq(atomic_load(&p.attempts), 1);
+    mux_slot_connected(a, 0, FENCE_OFF);
+    pool_connect_done(&p);
+    /* With the connect done, a busy pool may connect its next slot. */
+    mux_slot *b = pool_claim_limited(&p, 8, NS_PER_SEC, &lim, &connect,
+                                     &deadline, &why);
+    cr_assert(connect);
+    cr_assert_neq(b, a);
+    mux_slot_connected(b, 0, FENCE_OFF);
+    pool_connect_done(&p);
+    mux_slot_unclaim(a);
+    for (int i = 0; i < 3; i++)
+        mux_slot_unclaim(q[i]);
+    mux_slot_unclaim(b);
+    pool_destroy(&p);
+}
+
+Test(pool, past_the_connect_rate_a_claim_with_nothing_open_fails_at_once)
+{
+    pool p;
+    cr_assert_eq(pool_init(&p, 2), 0);
+    /* 2 connects a second: a bucket of two. */
+    connect_limits lim = {0, NS_PER_SEC / 2, NULL};
+    bool connect;
+    int64_t deadline;
+    claim_failure why;
+    for (int i = 0; i < 2; i++) {
+        mux_slot *s = pool_claim_limited(&p, 1, NS_PER_SEC, &lim, &connect,
+                                         &deadline, &why);
+        cr_assert_not_null(s, "connect %d within the bucket", i);
+        cr_assert(connect);
+        mux_slot_connected(s, MCRING_ECONNREFUSED, FENCE_OFF);
+        pool_connect_done(&p);
+    }
+    int64_t t0 = clock_now_ns();
+    cr_assert_null(pool_claim_limited(&p, 1, NS_PER_SEC, &lim, &connect,
+                                      &deadline, &why));
+    cr_assert_eq(why, CLAIM_LIMITED);
+    cr_assert_lt(clock_now_ns() - t0, 10 * NS_PER_MS, "no waiting");
+    cr_assert_eq(atomic_load(&p.limited), 1);
+    cr_assert_eq(atomic_load(&p.attempts), 2);
+    /* Half a second later a token is back. */
+    usleep(550000);
+    mux_slot *s = pool_claim_limited(&p, 1, NS_PER_SEC, &lim, &connect,
+                                     &deadline, &why);
+    cr_assert_not_null(s);
+    cr_assert(connect);
+    mux_slot_connected(s, 0, FENCE_OFF);
+    pool_connect_done(&p);
+    mux_slot_unclaim(s);
+    pool_destroy(&p);
+}
+
+Test(pool, after_a_recovery_the_pool_refills_at_the_connect_rate)
+{
+    pool p;
+    cr_assert_eq(pool_init(&p, 4), 0);
+    connect_limits lim = {0, NS_PER_SEC / 10, NULL};
+    pool_recovered(&p, &lim, clock_now_ns());
+    bool connect;
+    int64_t deadline;
+    claim_failure why;
+    /* Depth 1, four callers: each needs a connection. The first connects
+     * at once; the others wait for the bucket, 100 ms apart. */
+    int64_t t0 = clock_now_ns();
+    mux_slot *s[4];
+    for (int i = 0; i < 4; i++) {
+        s[i] = pool_claim_limited(&p, 1, NS_PER_SEC, &lim, &connect,
+                                  &deadline, &why);
+        cr_assert_not_null(s[i], "caller %d", i);
+        cr_assert(connect);
+        mux_slot_connected(s[i], 0, FENCE_OFF);
+        pool_connect_done(&p);
+        if (i == 0)
+            cr_assert_lt(clock_now_ns() - t0, 10 * NS_PER_MS);
+    }
+    int64_t took = clock_now_ns() - t0;
+    cr_assert_geq(took, 290 * NS_PER_MS, "four connects took %lld ms",
+                  (long long)(took / NS_PER_MS));
+    for (int i = 0; i < 4; i++)
+        mux_slot_unclaim(s[i]);
+    pool_destroy(&p);
+}
+
+typedef struct give_up_arg {
+    pool *p;
+    connect_limits *lim;
+    mux_slot *got;
+    claim_failure why;
+    int64_t waited;
+} give_up_arg;
+
+static void *claim_limited(void *arg)
+{
+    give_up_arg *a = arg;
+    bool connect;
+    int64_t deadline, t0 = clock_now_ns();
+    a->got = pool_claim_limited(a->p, 1, 5 * NS_PER_SEC, a->lim, &connect,
+                                &deadline, &a->why);
+    a->waited = clock_now_ns() - t0;
+    return NULL;
+}
+
+Test(pool, waiters_give_up_when_the_server_goes_down)
+{
+    pool p;
+    cr_assert_eq(pool_init(&p, 1), 0);
+    _Atomic int down = 0;
+    connect_limits lim = {1, 0, &down};
+    mux_slot *s = claim(&p, 1, NS_PER_SEC);
+    give_up_arg a = {&p, &lim, NULL, 0, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, claim_limited, &a);
+    usleep(100000);
+    atomic_store(&down, 2);
+    pool_wake_waiters(&p);
+    pthread_join(t, NULL);
+    cr_assert_null(a.got);
+    cr_assert_eq(a.why, CLAIM_GAVE_UP);
+    cr_assert_lt(a.waited, NS_PER_SEC);
+    mux_slot_unclaim(s);
+    pool_destroy(&p);
+}
