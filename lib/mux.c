@@ -110,6 +110,22 @@ static void set_status(mux_slot *s, slot_status st)
     atomic_store_explicit(&s->status_hint, st, memory_order_relaxed);
 }
 
+/* How long a request may wait to be written behind replies that are slow
+ * to come: past it, its own caller writes it. */
+#define DEFER_MAX_NS (2 * NS_PER_MS)
+
+/* [lock] Whether requests written to the connection still await their
+ * replies. Requests queued meanwhile are not written at once: the reader
+ * writes them all together when those replies wake it (combining), so a
+ * busy connection takes one write per round trip, not one per request.
+ * (A server that holds replies until more requests come would stall
+ * that; DEFER_MAX_NS bounds the wait.) */
+static bool awaiting_replies(const pipeline *p)
+{
+    pipe_req *h = pipeline_head(p);
+    return h != NULL && h != p->wnext && !p->read_idle;
+}
+
 /* [lock] One place given back: tell a caller waiting for one. */
 static void place_freed(mux_slot *s, wake_list *wl)
 {
@@ -432,24 +448,27 @@ void mux_submit(mux_slot *s, mux_req *r, waiter *w, int64_t io_timeout_ns)
         wake_flush(&wl);
         return;
     }
-    int64_t from = s->status == SLOT_CONNECTING ? s->connect_deadline
-                                                : clock_now_ns();
+    int64_t now = clock_now_ns();
+    int64_t from = s->status == SLOT_CONNECTING ? s->connect_deadline : now;
     r->pr.deadline = from + io_timeout_ns;
+    r->queued_at = now;
     bool was_idle = s->pl.count == 0;
     pipeline_push(&s->pl, &r->pr);
     s->pl.read_idle = false;
     bool write = false;
     if (s->status == SLOT_OPEN && s->broken == 0 && !s->expired) {
-        if (was_idle &&
+        if (was_idle && !r->pr.reader->self_matched &&
             atomic_load_explicit(&s->pl.fence, memory_order_relaxed) ==
                 FENCE_OFF &&
             s->reader == NULL && pipeline_idle_check(&s->pl) != 0) {
             /* Without fences, bytes waiting on an idle connection are a
-             * late extra reply: this connection is out of step. */
+             * late extra reply: this connection is out of step. (A
+             * request whose reply carries its token needs no look: such
+             * bytes fail its reader.) */
             slot_break(s, MCRING_EPROTO, 0, NULL, s->pl.why);
             if (s->writer == NULL)
                 slot_cleanup(s, MCRING_EPROTO, true, &wl);
-        } else if (s->writer == NULL) {
+        } else if (s->writer == NULL && !awaiting_replies(&s->pl)) {
             s->writer = w;
             write = true;
         }
@@ -529,12 +548,17 @@ static int settle(mux_slot *s, waiter *w, bool done, int64_t my_deadline,
     if (gave || orphaned)
         after_release(s, w, wl); /* the last one out cleans up */
     if (!done && s->status == SLOT_OPEN && s->broken == 0 && !s->expired) {
-        if (s->writer == NULL && pipeline_has_output(&s->pl))
-            s->writer = w;
         if (s->reader == NULL && s->pl.count > 0 && !s->pl.read_idle) {
             s->reader = w;
             atomic_fetch_add_explicit(&w->reading, 1, memory_order_relaxed);
         }
+        /* What was queued while replies are awaited goes out with the
+         * reader's next turn, in one write with all queued since (or, if
+         * the replies are slow, once the oldest has waited DEFER_MAX_NS). */
+        if (s->writer == NULL && pipeline_has_output(&s->pl) &&
+            (s->reader == w || !awaiting_replies(&s->pl) ||
+             now - ((mux_req *)s->pl.wnext)->queued_at >= DEFER_MAX_NS))
+            s->writer = w;
         if (now >= my_deadline && s->reader != w && s->writer != w)
             expire(s, wl);
     }
@@ -658,6 +682,14 @@ void mux_wait(mux_req **reqs, size_t n, waiter *w)
                 left++;
                 if (r->pr.deadline < earliest)
                     earliest = r->pr.deadline;
+                /* Not written yet (deferred behind replies): look again
+                 * when it may write itself. */
+                if (roles == 0 &&
+                    atomic_load_explicit(&r->pr.wstate,
+                                         memory_order_relaxed) ==
+                        PIPE_QUEUED &&
+                    r->queued_at + DEFER_MAX_NS < earliest)
+                    earliest = r->queued_at + DEFER_MAX_NS;
             }
             if (roles != 0) {
                 int64_t d = pipeline_deadline(&s->pl);

@@ -67,6 +67,7 @@ typedef struct mux_req {
     struct mux_slot *slot;
     waiter *w;
     bool done;     /* [slot lock] completed: pr.result holds how */
+    int64_t queued_at; /* when it joined the connection (monotonic ns) */
     bool count_it; /* the connection failed, and that failure is counted
                     * with this request (its own result may be 0: the
                     * connection ended after its reply was read) */

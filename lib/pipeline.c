@@ -42,6 +42,7 @@ void pipeline_push(pipeline *p, pipe_req *r)
     r->conn_failure = false;
     atomic_store_explicit(&r->wstate, PIPE_QUEUED, memory_order_relaxed);
     atomic_store_explicit(&r->fence_after, false, memory_order_relaxed);
+    atomic_store_explicit(&r->unfenced, false, memory_order_relaxed);
     atomic_store_explicit(&r->next, NULL, memory_order_relaxed);
     /* The reader follows next pointers without the lock: publish r whole. */
     atomic_store_explicit(&p->tail->next, r, memory_order_release);
@@ -96,6 +97,7 @@ int pipeline_gather(pipeline *p, struct iovec **iov)
     }
     int n = 0;
     pipe_req *last_whole = NULL;
+    bool need_fence = false; /* a request of the batch is not self-matched */
     for (pipe_req *r = p->wnext; r != NULL; r = next_of(r)) {
         /* Marked before any of its bytes can reach the server, so that a
          * reply to it is never taken for an unsolicited one. */
@@ -111,12 +113,23 @@ int pipeline_gather(pipeline *p, struct iovec **iov)
             p->wiov[n++] = (struct iovec){(char *)fence_bytes + fskip,
                                           FENCE_LEN - fskip};
         }
+        if (!r->reader->self_matched)
+            need_fence = true;
         last_whole = r;
     }
-    /* One fence after the batch: after the last request sent whole. */
-    if (last_whole != NULL &&
-        atomic_load_explicit(&p->fence, memory_order_relaxed) != FENCE_OFF &&
-        !atomic_load_explicit(&last_whole->fence_after, memory_order_relaxed)) {
+    if (last_whole == NULL ||
+        atomic_load_explicit(&last_whole->fence_after, memory_order_relaxed)) {
+        /* Nothing whole, or the batch's fence is already on its way. */
+    } else if (!need_fence) {
+        /* Every reply of the batch carries its request's token. */
+        for (pipe_req *r = p->wnext;; r = next_of(r)) {
+            atomic_store_explicit(&r->unfenced, true, memory_order_release);
+            if (r == last_whole)
+                break;
+        }
+    } else if (atomic_load_explicit(&p->fence, memory_order_relaxed) !=
+               FENCE_OFF) {
+        /* One fence after the batch: after the last request sent whole. */
         atomic_store_explicit(&last_whole->fence_after, true,
                               memory_order_release);
         p->wiov[n++] = (struct iovec){(char *)fence_bytes, FENCE_LEN};
@@ -237,7 +250,8 @@ int pipeline_parse(pipeline *p)
         if (atomic_load_explicit(&r->fence_after, memory_order_acquire))
             p->expect_fence = true;
         else if (atomic_load_explicit(&p->fence, memory_order_relaxed) ==
-                 FENCE_OFF)
+                     FENCE_OFF ||
+                 atomic_load_explicit(&r->unfenced, memory_order_acquire))
             return PARSE_CONFIRM;
         /* else: its batch's fence comes after a later request */
     }

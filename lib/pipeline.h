@@ -25,6 +25,15 @@
  * idle connection before it is reused (pipeline_idle_check) — ends the
  * connection.
  *
+ * Tokens instead of fences. A meta request carries an opaque token that
+ * every line of its reply must echo (reply.h, self_matched): a reply too
+ * many or too few shifts some later reply under a request whose token it
+ * does not carry, and that reader ends the connection before anyone is
+ * answered from it. A batch made only of such requests is written without
+ * a fence and each of its requests completes as soon as its reply is read
+ * (memcached then answers the whole batch with one write); a batch with
+ * any other request in it is fenced as above.
+ *
  * Failure. Any reply that does not fit (reply.h), a fence out of place, an
  * I/O error or a timeout ends the connection: every request on it
  * completes with that failure and the connection is closed, never reused.
@@ -80,6 +89,8 @@ struct pipe_req {
                               * reader to tell a reply from an unsolicited
                               * line */
     atomic_bool fence_after; /* "mn\r\n" follows it on the wire */
+    atomic_bool unfenced;    /* its batch has no fence: every reply in it
+                              * carries its request's token */
     int result;        /* at completion: 0 (its reply was read; the
                         * outcome is in its reader) or the failure */
     bool conn_failure; /* result is the connection's failure */

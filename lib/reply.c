@@ -518,6 +518,7 @@ void meta_reader_init(meta_reader *r, uint64_t opaque, const char *key,
 {
     memset(&r->base, 0, sizeof(r->base));
     r->base.feed = meta_feed;
+    r->base.self_matched = true;
     r->opaque = opaque;
     r->key = key;
     r->key_len = key_len;
@@ -681,6 +682,7 @@ void meta_batch_reader_init(meta_batch_reader *b, batch_kind kind,
 {
     memset(&b->base, 0, sizeof(b->base));
     b->base.feed = batch_feed;
+    b->base.self_matched = true;
     b->kind = kind;
     b->opaque = opaque;
     b->keys = keys;

@@ -444,10 +444,18 @@ static void fault_and_recover(void (*hurt)(mc_server *),
         pthread_create(&t[i], NULL, load_loop, &l);
     usleep(200000);
     hurt(&srv[0]);
-    usleep(1500000);
+    /* Enough failures to ban it: a stopped server costs each connection
+     * one io_timeout per failure, so on a loaded machine this takes a
+     * few of them. */
     mcring_server_stats st[2];
-    mcring_client_server_stats(c, st, 2);
-    int a = find(st, srv[0].name);
+    int a = 0;
+    for (double until = now_s() + 8; now_s() < until;) {
+        usleep(100000);
+        mcring_client_server_stats(c, st, 2);
+        a = find(st, srv[0].name);
+        if (st[a].errors >= 4)
+            break;
+    }
     cr_assert_geq(st[a].errors, 4, "the hurt server failed calls");
     heal(&srv[0]);
     /* The ban (1 s) runs out and calls reach it again. */

@@ -274,9 +274,13 @@ static void on_done(pipe_req *r, void *ctx)
     ((req *)r)->completions++;
 }
 
-/* Feeds text through a pipeline holding a quiet batch then a single get,
- * fences on; returns the parse's failure or 0 when both completed. */
-static int through_pipeline(const char *text, int *status, meta_reader *single)
+/* Feeds text through a pipeline holding a quiet batch then a single get
+ * (and, with version, a text "version" after them), written as one batch
+ * on a connection that takes fences; returns the parse's failure (bytes
+ * left over with no request to read them included, as lib/mux.c treats
+ * them) or 0 when every request completed. */
+static int through_pipeline(const char *text, int *status, meta_reader *single,
+                            bool version)
 {
     pipeline p;
     pipeline_init(&p);
@@ -293,10 +297,15 @@ static int through_pipeline(const char *text, int *status, meta_reader *single)
     static char q[] = "mg a v q Oa\r\nmg b v q Ob\r\nmg c v q Oc\r\nmg d v q "
                       "Od\r\nmn\r\n",
                 g[] = "mg e v k O14\r\n";
-    struct iovec iov[2] = {{q, sizeof(q) - 1}, {g, sizeof(g) - 1}};
-    req r[2];
-    reply_reader *rd[2] = {&b.base, &single->base};
-    for (int i = 0; i < 2; i++) {
+    static char v[] = "version\r\n";
+    text_reader t;
+    text_reader_init(&t, REPLY_VERSION);
+    struct iovec iov[3] = {
+        {q, sizeof(q) - 1}, {g, sizeof(g) - 1}, {v, sizeof(v) - 1}};
+    req r[3];
+    reply_reader *rd[3] = {&b.base, &single->base, &t.base};
+    int nreq = version ? 3 : 2;
+    for (int i = 0; i < nreq; i++) {
         memset(&r[i], 0, sizeof(r[i]));
         r[i].pr.iov = &iov[i];
         r[i].pr.iovcnt = 1;
@@ -326,42 +335,68 @@ static int through_pipeline(const char *text, int *status, meta_reader *single)
         }
         if (step == PARSE_ADVANCE && pipeline_advance(&p))
             continue;
+        if (step == PARSE_ADVANCE && conn_buffered(&p.conn) > 0)
+            failed = MCRING_EPROTO; /* a reply no request asked for */
         break;
     }
-    bool both = r[0].completions == 1 && r[1].completions == 1;
+    bool all = true;
+    for (int i = 0; i < nreq; i++)
+        all = all && r[i].completions == 1;
     pipeline_fail_all(&p, MCRING_ECLOSED, on_done, NULL);
-    cr_assert_eq(r[0].completions, 1);
-    cr_assert_eq(r[1].completions, 1);
+    for (int i = 0; i < nreq; i++)
+        cr_assert_eq(r[i].completions, 1);
     for (int i = 0; i < 4; i++)
         mcring_item_release(&items[i]);
     mcring_item_release(&one);
     free(p.conn.rbuf);
     p.conn.rbuf = NULL;
     pipeline_destroy(&p);
-    return failed != 0 ? failed : both ? 0 : MCRING_ETIMEOUT;
+    return failed != 0 ? failed : all ? 0 : MCRING_ETIMEOUT;
 }
 
-Test(meta, quiet_batch_and_fences_in_a_pipeline)
+Test(meta, quiet_batch_and_tokens_in_a_pipeline)
 {
     int st[4];
     meta_reader single;
-    /* A hit for c, misses silent, the batch's MN, the get's reply, the
-     * written batch's fence. */
-    cr_assert_eq(through_pipeline("VA 1 Oc\r\nC\r\nMN\r\nEN ke O14\r\nMN\r\n",
-                                  st, &single),
+    /* A hit for c, misses silent, the batch's MN, the get's reply: every
+     * reply carries its token, so the written batch has no fence. */
+    cr_assert_eq(through_pipeline("VA 1 Oc\r\nC\r\nMN\r\nEN ke O14\r\n", st,
+                                  &single, false),
                  0);
     cr_assert_eq(st[2], MCRING_OK);
     cr_assert_eq(st[0], MCRING_MISS);
     cr_assert_eq(single.head.code, META_EN);
     /* The get's reply inside the batch (its MN missing): caught. */
-    cr_assert_eq(through_pipeline("VA 1 Oc\r\nC\r\nEN ke O14\r\nMN\r\nMN\r\n",
-                                  st, &single),
+    cr_assert_eq(through_pipeline("VA 1 Oc\r\nC\r\nEN ke O14\r\nMN\r\n",
+                                  st, &single, false),
                  MCRING_EPROTO);
-    /* One MN too few: the get meets the fence's MN. */
-    cr_assert_eq(through_pipeline("MN\r\nMN\r\n", st, &single),
+    /* One MN too few: the get meets the next MN. */
+    cr_assert_eq(through_pipeline("MN\r\nMN\r\n", st, &single, false),
                  MCRING_EPROTO);
-    /* A reply too many after the get: where the fence was due. */
-    cr_assert_eq(through_pipeline("MN\r\nEN ke O14\r\nEN ke O14\r\nMN\r\n",
-                                  st, &single),
+    /* A reply too many after the get: nobody asked for it. */
+    cr_assert_eq(through_pipeline("MN\r\nEN ke O14\r\nEN ke O14\r\n", st,
+                                  &single, false),
                  MCRING_EPROTO);
+    /* A fence where none was written is a reply too many as well. */
+    cr_assert_eq(through_pipeline("MN\r\nEN ke O14\r\nMN\r\n", st, &single,
+                                  false),
+                 MCRING_EPROTO);
+}
+
+Test(meta, a_text_request_in_the_batch_brings_the_fence_back)
+{
+    int st[4];
+    meta_reader single;
+    cr_assert_eq(through_pipeline("MN\r\nEN ke O14\r\nVERSION 1.6\r\nMN\r\n",
+                                  st, &single, true),
+                 0);
+    /* Without its fence: the requests are not completed. */
+    cr_assert_eq(through_pipeline("MN\r\nEN ke O14\r\nVERSION 1.6\r\n", st,
+                                  &single, true),
+                 MCRING_ETIMEOUT);
+    /* A reply too many ahead of the version is caught by the fence. */
+    cr_assert_eq(
+        through_pipeline("MN\r\nEN ke O14\r\nVERSION 1.5\r\nVERSION 1.6\r\nMN\r\n",
+                         st, &single, true),
+        MCRING_EPROTO);
 }
