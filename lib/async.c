@@ -79,6 +79,8 @@ struct aconn {
     unsigned load;    /* requests on the pipeline */
     areq *backlog, *backlog_tail; /* waiting for a place */
     unsigned seen;    /* prune's mark: in the current state */
+    bool dirty;       /* requests admitted and not yet written: they go
+                       * out together as the entry point leaves */
     aconn *next;
 };
 
@@ -543,10 +545,29 @@ static void conn_kick(aconn *c, const state *st)
     if (c->status != AC_OPEN)
         return;
     conn_admit(c, &st->set);
-    if (c->status == AC_OPEN) {
-        conn_write(c);
-        update_watch(c);
+    if (c->status == AC_OPEN)
+        c->dirty = true; /* written as the entry point leaves (flush) */
+}
+
+/* Writes every connection that took requests during this entry point, so
+ * that the requests queued by one turn of the loop — every callback's next
+ * request included — share one write per connection. True when something
+ * was flushed (a write may fail a connection: completions to process). */
+static bool flush(mcring_async *a)
+{
+    bool any = false;
+    for (aconn *c = a->all; c != NULL; c = c->next) {
+        if (!c->dirty)
+            continue;
+        c->dirty = false;
+        any = true;
+        if (c->status == AC_OPEN) {
+            conn_write(c);
+            if (c->status == AC_OPEN)
+                update_watch(c);
+        }
     }
+    return any;
 }
 
 /* ---- attempts -------------------------------------------------------------*/
@@ -1093,6 +1114,9 @@ static void leave(mcring_async *a, bool callbacks_ok)
 {
     for (;;) {
         process(a);
+        /* The outermost entry point writes what was queued. */
+        if (a->depth == 0 && flush(a))
+            continue;
         if (!callbacks_ok || a->to_call == NULL)
             break;
         run_callbacks(a);

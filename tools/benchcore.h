@@ -120,6 +120,13 @@ long bench_prepare(const bench_workload *w, const bench_driver *d);
 int bench_run(const bench_workload *w, const bench_driver *d,
               bench_result *out);
 
+/* The workload through the async API instead (tools/bench_async.c): the
+ * calling thread runs an epoll loop keeping `inflight` requests in flight
+ * on client's servers (w->threads and w->batch are not used), and fills
+ * out as bench_run does. 0, or -1 when out of memory. */
+int bench_run_async(const bench_workload *w, mcring_client *client,
+                    int inflight, bench_result *out);
+
 /* "key:<i>" into buf (>= 24 bytes); returns its length. */
 size_t bench_key(int i, char *buf);
 

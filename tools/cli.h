@@ -31,6 +31,8 @@ typedef struct cli {
     double interval, duration;       /* monitor, bench */
     const char *prometheus;          /* monitor: [ADDR:]PORT to serve */
     int threads, batch;              /* bench */
+    int async;                       /* bench: requests in flight on one
+                                      * event loop (0: the blocking API) */
     const char *max_conns;           /* bench: a number or "threads" */
     const char *value_size, *key_dist;
     long ops;

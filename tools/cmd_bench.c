@@ -97,7 +97,8 @@ int cmd_bench(cli *c)
         fputs("usage: mcring bench [--threads T] [--ops N | --duration S] "
               "[--keys K] [--key-dist uniform|zipf:S] "
               "[--value-size V|MIN-MAX] [--get-ratio R] [--batch B] "
-              "[--swap LIST2 [--swap-interval-ms MS]] [--max-conns C]\n",
+              "[--swap LIST2 [--swap-interval-ms MS]] [--max-conns C] "
+              "[--async N]\n",
               stderr);
         return EXIT_ERR;
     }
@@ -114,6 +115,9 @@ int cmd_bench(cli *c)
         .count_syscalls = true,
         .seed = (unsigned)c->seed,
     };
+    if (c->async > 0 && (w.batch > 1 || w.threads > 1))
+        return cli_fail("bench", "--async runs one thread of single-key "
+                                 "operations: no --batch or --threads");
     if (w.get_ratio > 1 || w.threads > 4096 || w.batch > 100000)
         return cli_fail("bench", "--get-ratio must be 0..1, --threads at most "
                                  "4096, --batch at most 100000");
@@ -166,6 +170,9 @@ int cmd_bench(cli *c)
            w.get_ratio * 100);
     if (w.batch > 1)
         printf(" as multi-gets of %d keys", w.batch);
+    if (c->async > 0)
+        printf("; one event loop with %d requests in flight (async API)",
+               c->async);
     printf("\n");
     long unstored = bench_prepare(&w, &d);
     if (unstored > 0)
@@ -190,7 +197,8 @@ int cmd_bench(cli *c)
         pthread_create(&swap_thread, NULL, swap_loop, &sw);
     }
     bench_result r;
-    int rc = bench_run(&w, &d, &r);
+    int rc = c->async > 0 ? bench_run_async(&w, client, c->async, &r)
+                          : bench_run(&w, &d, &r);
     if (c->swap_list != NULL) {
         atomic_store(&sw.stop, true);
         pthread_join(swap_thread, NULL);
@@ -240,11 +248,11 @@ int cmd_bench(cli *c)
            "max_conns=%ld sockets_open=%ld conns_open=%ld "
            "socket_syscalls_per_op=%s poll_per_op=%s epoll_per_op=%s "
            "futex_per_op=%s switches_per_op=%s cpu_us_per_op=%s "
-           "connects=%llu\n",
+           "connects=%llu async=%d\n",
            r.ops, r.seconds, rate, r.errors, r.misses, p50, p99, p999,
            w.threads, w.batch, sw.swaps, dist, sizes, w.keys, w.get_ratio,
            max_conns, sockets, conns_open, sock_op, poll_op, epoll_op,
-           futex_op, sw_op, cpu_op, connects);
+           futex_op, sw_op, cpu_op, connects, c->async);
     bench_mcring_free(&m);
     mcring_client_free(client);
     free(first_list);

@@ -59,12 +59,15 @@ static void usage(FILE *f)
         "        [--key-dist uniform|zipf:S] [--value-size V|MIN-MAX]\n"
         "        [--get-ratio R] [--batch B]\n"
         "        [--swap LIST2 [--swap-interval-ms MS]] [--max-conns C]\n"
+        "        [--async N]\n"
         "                             load the pool and report throughput,\n"
         "                             latency, system calls and sockets per\n"
         "                             run (last line: key=value); C is\n"
         "                             memcache_max_connections, or 'threads'\n"
         "                             (one socket per thread and server, for\n"
-        "                             -o pipelining=false)\n"
+        "                             -o pipelining=false); --async N: one\n"
+        "                             event loop keeping N requests in flight\n"
+        "                             through the async API, not threads\n"
         "  bench --herd [--lease] [--threads T] [--duration S]\n"
         "        [--herd-every-ms MS] [--origin-ms MS] [--herd-ttl S]\n"
         "        [--think-ms MS]\n"
@@ -196,6 +199,7 @@ enum {
     OPT_ORIGIN_MS,
     OPT_HERD_TTL,
     OPT_THINK_MS,
+    OPT_ASYNC,
 };
 
 static const struct option long_opts[] = {
@@ -238,6 +242,7 @@ static const struct option long_opts[] = {
     {"origin-ms", required_argument, NULL, OPT_ORIGIN_MS},
     {"herd-ttl", required_argument, NULL, OPT_HERD_TTL},
     {"think-ms", required_argument, NULL, OPT_THINK_MS},
+    {"async", required_argument, NULL, OPT_ASYNC},
     {NULL, 0, NULL, 0},
 };
 
@@ -348,6 +353,16 @@ int main(int argc, char **argv)
                 goto out;
             }
             break;
+        case OPT_ASYNC: {
+            double n;
+            if (parse_number("--async", optarg, &n) || !(n >= 1) ||
+                n > 1000000 || n != (int)n) {
+                cli_fail("--async", "must be a whole number, 1 to 1000000");
+                goto out;
+            }
+            c.async = (int)n;
+            break;
+        }
         case OPT_THINK_MS:
             if (parse_number("--think-ms", optarg, &c.think_ms) ||
                 c.think_ms < 0) {
