@@ -12,17 +12,19 @@ set style data linespoints
 if (!exists("dists")) dists = "uniform"
 
 # The drivers in the order of the .dat columns (compare.c, driver_names).
-array title[5] = ["mcring pipelined, 2 conns/server", \
+array title[6] = ["mcring pipelined, 2 conns/server (text)", \
                   "mcring per-thread (pipelining=false)", \
                   "libmemcached memcached_pool", \
                   "bare socket loop (floor)", \
-                  "mcring before pipelining (old tree)"]
-array dash[5] = [1, 1, 1, 2, 3]
-array colour[5] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#555555", "#d62728"]
+                  "mcring before pipelining (old tree)", \
+                  "mcring pipelined, protocol=meta"]
+array dash[6] = [1, 1, 1, 2, 3, 1]
+array colour[6] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#555555", "#d62728", \
+                   "#9467bd"]
 
-# Column of driver i (1..5) in block b: 0 ops/s, 1 p99, 2 socket calls/op,
+# Column of driver i (1..6) in block b: 0 ops/s, 1 p99, 2 socket calls/op,
 # 3 futex/op.
-col(b, i) = 1 + 5 * b + i
+col(b, i) = 1 + 6 * b + i
 
 set xlabel "client threads"
 set logscale x 2
@@ -33,7 +35,7 @@ do for [d in dists] {
     set title "Single-key mix, ".d." keys (90% get, 3 servers): throughput"
     set ylabel "operations per second"
     set yrange [0:*]
-    plot for [i=1:5] file using 1:col(0, i) title title[i] lw 2 \
+    plot for [i=1:6] file using 1:col(0, i) title title[i] lw 2 \
          dt dash[i] lc rgb colour[i]
 
     set output dir."/p99-".d.".png"
@@ -41,7 +43,7 @@ do for [d in dists] {
     set ylabel "p99 latency (microseconds)"
     set logscale y 10
     set yrange [*:*]
-    plot for [i=1:5] file using 1:col(1, i) title title[i] lw 2 \
+    plot for [i=1:6] file using 1:col(1, i) title title[i] lw 2 \
          dt dash[i] lc rgb colour[i]
     unset logscale y
 
@@ -51,10 +53,10 @@ do for [d in dists] {
     set ylabel "system calls per operation"
     set yrange [0:*]
     set key outside bottom center maxrows 4
-    plot for [i=1:4] file using 1:col(2, i) title title[i]." socket" lw 2 \
-         dt 1 lc rgb colour[i], \
-         for [i=1:3] file using 1:col(3, i) title title[i]." futex" lw 2 \
-         dt 2 lc rgb colour[i]
+    plot for [i in "1 2 3 4 6"] file using 1:col(2, i+0) \
+         title title[i+0]." socket" lw 2 dt 1 lc rgb colour[i+0], \
+         for [i in "1 2 3 6"] file using 1:col(3, i+0) \
+         title title[i+0]." futex" lw 2 dt 2 lc rgb colour[i+0]
     set key default top left
 }
 
@@ -64,5 +66,5 @@ set xlabel "keys per multi-get"
 set ylabel "keys per second"
 set logscale x 10
 set yrange [0:*]
-plot for [i=1:5] dir."/mget.dat" using 1:(column(1 + i)) title title[i] \
+plot for [i=1:6] dir."/mget.dat" using 1:(column(1 + i)) title title[i] \
      lw 2 dt dash[i] lc rgb colour[i]

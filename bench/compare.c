@@ -8,7 +8,7 @@
  *   compare --servers LIST [--swap-list LIST2] [--duration S] [--rounds R]
  *           [--threads 1,4,16,64,256] [--batches 10,100,1000]
  *           [--key-dists uniform,zipf:0.99] [--value-size V|MIN-MAX]
- *           [--keys K] [--drivers pipelined,per-thread,libmemcached,floor]
+ *           [--keys K] [--drivers pipelined,meta,per-thread,libmemcached,floor]
  *           [--old-mcring PATH] [--server-pids P1,P2,...]
  *           [--swap-threads T] [--no-syscalls] [--csv FILE]
  *           [--out DIR]     (medians for the charts: DIR/mix-<dist>.dat,
@@ -19,7 +19,9 @@
  * The drivers:
  *   pipelined     mcring as configured by default: pipelining on, 2
  *                 connections per server (Swift's memcache_max_connections)
- *                 shared by every thread;
+ *                 shared by every thread, text protocol;
+ *   meta          the same with protocol = meta (tokens instead of fences;
+ *                 memcached answers a batch of meta gets with one write);
  *   per-thread    mcring with pipelining = false and memcache_max_connections
  *                 equal to the thread count: one request per socket at a
  *                 time, a socket per thread and server (the model of mcring
@@ -67,10 +69,10 @@
 #define MAX_SERVERS 16
 #define MAX_LIST 16
 
-enum { D_PIPELINED, D_PERTHREAD, D_LMC, D_FLOOR, D_OLD, D_COUNT };
+enum { D_PIPELINED, D_PERTHREAD, D_LMC, D_FLOOR, D_OLD, D_META, D_COUNT };
 
 static const char *const driver_names[D_COUNT] = {
-    "pipelined", "per-thread", "libmemcached", "floor", "old",
+    "pipelined", "per-thread", "libmemcached", "floor", "old", "meta",
 };
 
 static struct {
@@ -564,8 +566,9 @@ static void record(const run *x)
 /* ---- the drivers ---------------------------------------------------------*/
 
 /* A client of the driver's model: pipelined takes every default (2
- * connections per server); per-thread turns pipelining off and gives each
- * thread a connection per server. */
+ * connections per server, text protocol); meta is the same with
+ * protocol = meta; per-thread turns pipelining off and gives each thread
+ * a connection per server. */
 static mcring_client *mcring_for(int driver, int threads, const char *servers)
 {
     mcring_options *o;
@@ -573,6 +576,8 @@ static mcring_client *mcring_for(int driver, int threads, const char *servers)
     char conns[16], err[256];
     snprintf(conns, sizeof(conns), "%d", threads);
     if (mcring_options_set(o, "memcache_servers", servers, err, sizeof(err)) ||
+        (driver == D_META &&
+         mcring_options_set(o, "protocol", "meta", err, sizeof(err))) ||
         (driver == D_PERTHREAD &&
          (mcring_options_set(o, "pipelining", "false", err, sizeof(err)) ||
           mcring_options_set(o, "memcache_max_connections", conns, err,
@@ -700,7 +705,7 @@ static void run_driver(const char *workload, int driver, int round,
     bench_driver d;
     double server_cpu;
     long socket_base = bench_count_sockets();
-    if (driver == D_PIPELINED || driver == D_PERTHREAD) {
+    if (driver == D_PIPELINED || driver == D_PERTHREAD || driver == D_META) {
         mcring_client *c = mcring_for(driver, w->threads, opt.servers);
         bench_mcring m;
         bench_mcring_init(&m, c, w->keys);
@@ -867,6 +872,8 @@ static void table_by_threads(double zipf_s, int f, int decimals,
         printf(" %9s", "pipe/flr");
         if (have_driver(D_OLD))
             printf(" %9s", "pipe/old");
+        if (have_driver(D_META))
+            printf(" %9s %9s", "meta/pt", "meta/lmc");
     }
     printf("\n");
     for (int i = 0; i < opt.nthreads; i++) {
@@ -891,6 +898,15 @@ static void table_by_threads(double zipf_s, int f, int decimals,
                 printf(" %s", ratio_cell(b, sizeof(b), p,
                                          median_of("mix", zipf_s, D_OLD, t,
                                                    1, f)));
+            if (have_driver(D_META)) {
+                double m = median_of("mix", zipf_s, D_META, t, 1, f);
+                printf(" %s", ratio_cell(b, sizeof(b), m,
+                                         median_of("mix", zipf_s, D_PERTHREAD,
+                                                   t, 1, f)));
+                printf(" %s", ratio_cell(b, sizeof(b), m,
+                                         median_of("mix", zipf_s, D_LMC, t, 1,
+                                                   f)));
+            }
         }
         printf("\n");
     }
@@ -939,7 +955,7 @@ static void write_mix_dat(double zipf_s)
         return;
     int fields[] = {F_OPS, F_P99, F_COST + C_SOCKET, F_COST + C_FUTEX};
     fprintf(f, "# threads; ops/s, p99_us, socket calls/op, futex/op; each "
-               "for pipelined per-thread libmemcached floor old (NaN: not "
+               "for pipelined per-thread libmemcached floor old meta (NaN: not "
                "run or not measured)\n");
     for (int i = 0; i < opt.nthreads; i++) {
         int t = opt.threads[i];
@@ -994,6 +1010,14 @@ static void targets(void)
                          D_PERTHREAD, t, 1, "mix", F_P99, 1.0, false);
             target_ratio("p99 pipelined / libmemcached", z, D_PIPELINED,
                          D_LMC, t, 1, "mix", F_P99, 1.0, false);
+            target_ratio("ops/s meta / per-thread", z, D_META, D_PERTHREAD,
+                         t, 1, "mix", F_OPS, 1.5, true);
+            target_ratio("ops/s meta / libmemcached", z, D_META, D_LMC, t, 1,
+                         "mix", F_OPS, 1.5, true);
+            target_ratio("p99 meta / per-thread", z, D_META, D_PERTHREAD, t,
+                         1, "mix", F_P99, 1.0, false);
+            target_ratio("p99 meta / libmemcached", z, D_META, D_LMC, t, 1,
+                         "mix", F_P99, 1.0, false);
         }
         for (int i = 0; i < opt.nthreads; i++)
             if (opt.threads[i] == 64) {
@@ -1012,6 +1036,15 @@ static void targets(void)
                            "(futex/op %.3f)\n", "socket calls/op, pipelined",
                            dist, 64, 1, s, "", s <= 0.5 ? "met" : "MISSED",
                            fu);
+                double ms = median_of("mix", z, D_META, 64, 1,
+                                      F_COST + C_SOCKET);
+                double mf = median_of("mix", z, D_META, 64, 1,
+                                      F_COST + C_FUTEX);
+                if (have_driver(D_META) && !isnan(ms))
+                    printf("  %-44s %-10s %5d %5d %7.3f  %13s  <= 0.5   %s "
+                           "(futex/op %.3f)\n", "socket calls/op, meta",
+                           dist, 64, 1, ms, "", ms <= 0.5 ? "met" : "MISSED",
+                           mf);
             }
         for (int i = 0; i < opt.nthreads; i++)
             if (opt.threads[i] == 1) {
@@ -1020,6 +1053,8 @@ static void targets(void)
                              0.95, true);
                 target_ratio("1 thread: pipelined / old tree", z, D_PIPELINED,
                              D_OLD, 1, 1, "mix", F_OPS, 0.95, true);
+                target_ratio("1 thread: meta / per-thread", z, D_META,
+                             D_PERTHREAD, 1, 1, "mix", F_OPS, 0.95, true);
             }
     }
     for (int i = 0; i < opt.nbatches; i++) {
@@ -1091,7 +1126,7 @@ static void summary(void)
         FILE *mget = open_dat("mget.dat");
         if (mget != NULL)
             fprintf(mget, "# batch; keys/s of pipelined per-thread "
-                          "libmemcached floor old (NaN: not run)\n");
+                          "libmemcached floor old meta (NaN: not run)\n");
         char b[64];
         printf("\n## multi-get: keys per second, one thread, uniform keys; "
                "medians of %d rounds\n", opt.rounds);
@@ -1260,7 +1295,7 @@ int main(int argc, char **argv)
     opt.nthreads = parse_list("1,4,16,64,256", opt.threads);
     opt.nbatches = parse_list("10,100,1000", opt.batches);
     opt.ndists = parse_dists("uniform,zipf:0.99", opt.dists);
-    opt.ndrivers = parse_drivers("pipelined,per-thread,libmemcached,floor",
+    opt.ndrivers = parse_drivers("pipelined,meta,per-thread,libmemcached,floor",
                                  opt.drivers);
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {

@@ -16,9 +16,12 @@
 #   KEY_DISTS     key distributions [uniform,zipf:0.99]
 #   BATCHES       multi-get batch sizes, one thread, or "none" [10,100,1000]
 #   VALUE_SIZE    bytes per value, N or MIN-MAX [100]
-#   DRIVERS       [pipelined,per-thread,libmemcached,floor]
+#   DRIVERS       [pipelined,meta,per-thread,libmemcached,floor]
 #   SWAP_THREADS  threads of the swap run (pipelined, a ring swap every
 #                 10 ms), 0 for none [64]
+#   SYSCALLS      0: do not count system calls (perf tracepoints slow every
+#                 system call on the machine a little, servers' included,
+#                 but not the old tree's runs, which are not counted) [1]
 #   OLD_REF       git revision of the older mcring, "" for none
 #                 [2d1ac05^: the tree before pipelining]
 set -euo pipefail
@@ -38,6 +41,9 @@ if [ -n "$old_ref" ]; then
   old_args=(--old-mcring "$old_build/tools/mcring")
 fi
 
+nosys=()
+[ "${SYSCALLS:-1}" = 0 ] && nosys=(--no-syscalls)
+
 trap stop_started EXIT
 ports=()
 for i in 1 2 3 4; do
@@ -55,9 +61,10 @@ say "comparing on $(nproc) cores against $three"
   --threads "${THREADS:-1,4,16,64,256}" \
   --key-dists "${KEY_DISTS:-uniform,zipf:0.99}" \
   --batches "${BATCHES:-10,100,1000}" --value-size "${VALUE_SIZE:-100}" \
-  --drivers "${DRIVERS:-pipelined,per-thread,libmemcached,floor}" \
+  --drivers "${DRIVERS:-pipelined,meta,per-thread,libmemcached,floor}" \
   --swap-threads "${SWAP_THREADS:-64}" --server-pids "$pids" \
-  "${old_args[@]}" --csv "$out/compare.csv" --out "$out" \
+  "${old_args[@]}" ${nosys[@]+"${nosys[@]}"} \
+  --csv "$out/compare.csv" --out "$out" \
   | tee "$out/summary.txt"
 
 gnuplot -e "dir='$out'; dists='$(cat "$out/dists")'" "$MCRING_ROOT/bench/charts.gp"

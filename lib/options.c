@@ -467,8 +467,9 @@ static const option_def table[] = {
      "requests in flight on one connection at most", NULL},
     {"pipeline_fences", OPT_BOOL, AT(pipeline_fences), "true", 0, 0, false,
      BOOL_WORDS,
-     "end each written batch with memcached's no-op, so that a reply too "
-     "many or too few is caught before it reaches anyone",
+     "end each written batch of text commands with memcached's no-op, so "
+     "that a reply too many or too few is caught before it reaches anyone "
+     "(meta commands need none: their replies carry tokens)",
      NULL},
     {"compression", OPT_CUSTOM, AT(compression), "none", 0, 0, false,
      "none|zstd|zlib",
