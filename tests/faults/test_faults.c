@@ -421,8 +421,11 @@ static int find(const mcring_server_stats *st, const char *name)
 /* Runs load on two servers, applies `hurt` to the first, waits, heals it,
  * and checks: no call failed (failover), the hurt server was banned, and it
  * serves again after the ban. */
+/* `logged` lists what the failures may be logged as (NULL-ended): at least
+ * one of them must be. */
 static void fault_and_recover(void (*hurt)(mc_server *),
-                              void (*heal)(mc_server *), const char *logged,
+                              void (*heal)(mc_server *),
+                              const char *const *logged,
                               const char *io_timeout)
 {
     mc_start(&srv[0], NULL);
@@ -486,7 +489,10 @@ static void fault_and_recover(void (*hurt)(mc_server *),
                  "them",
                  atomic_load(&l.failures), atomic_load(&l.calls),
                  mcring_err_name(l.first));
-    cr_assert_geq(log_count(&lc, logged), 1);
+    int seen = 0;
+    for (int i = 0; logged[i] != NULL; i++)
+        seen += log_count(&lc, logged[i]);
+    cr_assert_geq(seen, 1, "the failures were logged as %s", logged[0]);
     cr_assert_leq(st[a].conns_open, 2);
     mcring_client_free(c);
     mcring_options_free(o);
@@ -507,14 +513,20 @@ static void restart_it(mc_server *s)
 
 Test(faults, killed_mid_load_and_restarted_on_the_same_port)
 {
-    fault_and_recover(kill_it, restart_it, "Error connecting to memcached",
-                      "2");
+    /* The connections in use see the server go (talking), and the ones
+     * opened before the ban see it refuse (connecting): which of them
+     * come first and make the ban is a race. */
+    static const char *const logged[] = {"Error talking to memcached",
+                                         "Error connecting to memcached",
+                                         NULL};
+    fault_and_recover(kill_it, restart_it, logged, "2");
 }
 
 Test(faults, stopped_mid_load_and_resumed)
 {
-    fault_and_recover(mc_pause, mc_resume, "Timeout talking to memcached",
-                      "0.5");
+    static const char *const logged[] = {"Timeout talking to memcached",
+                                         NULL};
+    fault_and_recover(mc_pause, mc_resume, logged, "0.5");
 }
 
 Test(faults, a_pool_exhausted_by_slow_requests)
