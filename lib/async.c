@@ -60,6 +60,7 @@ struct areq {
     uint64_t number;
     int step;            /* arith */
     int64_t pool_deadline; /* while waiting for a place */
+    int64_t start;       /* multi: when it was submitted (metrics.h) */
     areq *next;          /* backlog, completion queue */
     bool done;
     bool connect_failed; /* its connection never opened */
@@ -93,9 +94,14 @@ struct aop {
     int live;  /* attempts not yet completed */
     bool connected; /* some attempt got a connection */
     int rc;         /* the outcome, once finished */
+    /* metrics.h: attempts recorded so far, and when the single-key
+     * attempt on the current server started (incr's add included) */
+    unsigned attempts; /* single key: servers tried; multi: rounds */
+    int64_t attempt_start;
     /* single key */
     char *wire;
     size_t wire_len;
+    size_t key_len;  /* the caller's key */
     mcring_key wkey; /* {wire, wire_len} for the reader */
     keyhash where;
     uint32_t order[64]; /* try order (at most 64 tries kept) */
@@ -111,6 +117,7 @@ struct aop {
     /* multi */
     size_t n;
     mcring_key *keys;       /* wire keys (owned copies) */
+    size_t *caller_len;     /* the caller's key lengths (when timed) */
     unsigned char (*md5)[MD5_LEN];
     uint32_t *first;        /* each key's servers: first, then full orders */
     uint32_t *orders;       /* n * tries, or NULL until needed */
@@ -194,6 +201,7 @@ static void op_free(aop *op)
         for (size_t i = 0; i < op->n; i++)
             free(op->values[i]);
     free(op->keys);
+    free(op->caller_len);
     free(op->md5);
     free(op->first);
     free(op->orders);
@@ -397,6 +405,9 @@ static void conn_open(aconn *c, const state *st)
         clock_now_ns() + (st->set.connect_timeout_ns < st->set.pool_timeout_ns
                               ? st->set.connect_timeout_ns
                               : st->set.pool_timeout_ns);
+    /* Counted with the blocking calls' connects (connect_attempts); the
+     * pool's connect limits are not applied here (async.h). */
+    atomic_fetch_add_explicit(&c->sv->pool.attempts, 1, memory_order_relaxed);
     int rc = conn_connect_start(cn, &c->sv->addr);
     if (rc < 0) {
         c->status = AC_CONNECTING; /* for conn_fail's bookkeeping */
@@ -592,7 +603,9 @@ static int areq_submit(aop *op, areq *r)
     atomic_fetch_add_explicit(&r->sv->requests, 1, memory_order_relaxed);
     r->conn = c;
     r->pr.owner = r;
-    r->pool_deadline = clock_now_ns() + op->st->set.pool_timeout_ns;
+    int64_t now = clock_now_ns();
+    r->pool_deadline = now + op->st->set.pool_timeout_ns;
+    r->start = now;
     if (c->backlog_tail != NULL)
         c->backlog_tail->next = r;
     else
@@ -689,6 +702,55 @@ static void reap_finished(mcring_async *a)
 
 static void single_next(aop *op, int last_rc);
 
+/* ---- recording attempts (metrics.h), as the blocking calls do ------------*/
+
+static mcring_op single_op(const aop *op)
+{
+    switch (op->kind) {
+    case AOP_GET:
+        return MCRING_OP_GET;
+    case AOP_SET:
+        return MCRING_OP_SET;
+    case AOP_DELETE:
+        return MCRING_OP_DELETE;
+    default:
+        return op->incr ? MCRING_OP_INCR : MCRING_OP_DECR;
+    }
+}
+
+/* The single-key attempt on sv ended with result. */
+static void record_single(aop *op, server *sv, int result)
+{
+    const state *st = op->st;
+    if (!st->set.timed)
+        return;
+    attempt_info info = {single_op(op), op->key_len, 1, ++op->attempts};
+    metrics_attempt_end(st, sv, &info, result, op->attempt_start);
+}
+
+/* A multi-key request (r->count keys on r->sv) ended with result; an
+ * answered get counts its keys' hits and misses. */
+static void record_multi(aop *op, areq *r, int result)
+{
+    const state *st = op->st;
+    if (!st->set.timed)
+        return;
+    bool get = op->kind == AOP_MGET;
+    attempt_info info = {get ? MCRING_OP_GET_MULTI : MCRING_OP_SET_MULTI, 0,
+                         r->count, op->attempts};
+    uint64_t hits = 0, misses = 0;
+    for (size_t i = 0; i < r->count; i++) {
+        uint32_t k = r->members[i];
+        info.key_len += op->caller_len[k];
+        if (get && result == 0) {
+            hits += op->status[k] == MCRING_OK ||
+                    op->status[k] == MCRING_UNDECODABLE;
+            misses += op->status[k] == MCRING_MISS;
+        }
+    }
+    metrics_attempt_done(st, r->sv, &info, result, r->start, hits, misses);
+}
+
 /* Starts the request of the operation's kind on sv. */
 static int single_attempt(aop *op, server *sv)
 {
@@ -773,10 +835,11 @@ static void single_next(aop *op, int last_rc)
     const state *st = op->st;
     while (op->pos < op->norder) {
         server *sv = st->servers[op->order[op->pos]];
-        if (server_is_limited(sv)) {
+        if (server_passed_by(st, sv)) {
             op->pos++; /* an error-limited server uses up its try */
             continue;
         }
+        op->attempt_start = metrics_attempt_start(st->set.timed);
         int rc = single_attempt(op, sv);
         if (rc == 0)
             return;
@@ -799,6 +862,7 @@ static void single_done(aop *op, areq *r)
         op->connected = true;
     if (rc != 0) {
         /* The connection failed under it: counted by the connection. */
+        record_single(op, sv, rc);
         if (op->kind == AOP_GET)
             get_reader_reset(&r->get);
         op->pos++;
@@ -816,11 +880,13 @@ static void single_done(aop *op, areq *r)
         if (r->step == STEP_ARITH) {
             if (outcome == MCRING_OK) {
                 op->result = r->number;
+                record_single(op, sv, MCRING_OK);
                 finish(op, MCRING_OK);
                 return;
             }
             if (outcome == MCRING_MISS) {
                 if (op->rounds >= 5) {
+                    record_single(op, sv, MCRING_ERACE);
                     finish(op, MCRING_ERACE);
                     return;
                 }
@@ -833,6 +899,7 @@ static void single_done(aop *op, areq *r)
         } else {
             if (outcome == MCRING_OK) {
                 op->result = op->incr ? op->delta : 0;
+                record_single(op, sv, MCRING_OK);
                 finish(op, MCRING_OK);
                 return;
             }
@@ -846,6 +913,7 @@ static void single_done(aop *op, areq *r)
             }
         }
     }
+    record_single(op, sv, outcome);
     if (rc_is_final(outcome)) {
         if (op->kind == AOP_SET && outcome == MCRING_OK)
             warn_item_size(st, op->value_len);
@@ -974,6 +1042,7 @@ static int multi_request(aop *op, server *sv, uint32_t *members, size_t count)
 static void multi_round(aop *op)
 {
     const state *st = op->st;
+    op->attempts++;
     size_t nsrv = st->ring->nservers;
     uint32_t *assigned = malloc(op->n * sizeof(*assigned));
     uint32_t *count = calloc(nsrv, sizeof(*count));
@@ -995,7 +1064,7 @@ static void multi_round(aop *op)
             if (s == NO_SERVER)
                 break;
             /* An error-limited server uses up its try, as in Swift. */
-            if (op->failed_srv[s] || server_is_limited(st->servers[s]))
+            if (op->failed_srv[s] || server_passed_by(st, st->servers[s]))
                 continue;
             assigned[k] = s;
             count[s]++;
@@ -1047,11 +1116,11 @@ static void multi_done(aop *op, areq *r)
                 ph = PHASE_SET;
                 break;
             }
-    if (rc == 0) {
-        if (op->kind == AOP_MSET)
-            for (size_t i = 0; i < r->count; i++)
-                op->status[r->members[i]] = r->results[i];
-    } else {
+    if (rc == 0 && op->kind == AOP_MSET)
+        for (size_t i = 0; i < r->count; i++)
+            op->status[r->members[i]] = r->results[i];
+    record_multi(op, r, rc);
+    if (rc != 0) {
         if (!r->pr.conn_failure)
             server_failed(st, r->sv, rc, ph, 0, NULL, detail);
         if (op->kind == AOP_MGET)
@@ -1362,6 +1431,7 @@ static int single_start(mcring_async *a, aop *op, const void *key,
         return MCRING_ENOMEM;
     }
     op->wire_len = k.wire_len;
+    op->key_len = key_len;
     op->wkey = (mcring_key){op->wire, op->wire_len};
     op->where = k.kh;
     op->where.key = NULL; /* the caller's bytes are not kept */
@@ -1476,9 +1546,11 @@ static int multi_prepare_keys(aop *op, const mcring_key *keys, size_t n,
     op->status = malloc(n * sizeof(*op->status));
     op->last_err = malloc(n * sizeof(*op->last_err));
     op->failed_srv = calloc(st->ring->nservers, sizeof(bool));
+    if (st->set.timed)
+        op->caller_len = malloc(n * sizeof(*op->caller_len));
     if (op->keys == NULL || op->md5 == NULL || op->first == NULL ||
         op->kpos == NULL || op->status == NULL || op->last_err == NULL ||
-        op->failed_srv == NULL)
+        op->failed_srv == NULL || (st->set.timed && op->caller_len == NULL))
         return MCRING_ENOMEM;
     op->shared = server_key != NULL;
     if (op->shared) {
@@ -1498,6 +1570,8 @@ static int multi_prepare_keys(aop *op, const mcring_key *keys, size_t n,
         if (op->keys[k].data == NULL)
             return MCRING_ENOMEM;
         op->keys[k].len = ko.wire_len;
+        if (op->caller_len != NULL)
+            op->caller_len[k] = keys[k].len;
         op->status[k] = PENDING;
         op->last_err[k] = MCRING_ELIMITED;
         if (!op->shared)

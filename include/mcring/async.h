@@ -36,6 +36,16 @@
  *    getaddrinfo, which may block the loop: give servers as addresses (or
  *    Unix socket paths) to keep the loop from ever waiting.
  *
+ * What it shares with the blocking calls: each server's error limiting
+ * and health (a server the client's prober holds down is passed by), its
+ * counters, histograms and trace hook (mcring/metrics.h: every attempt is
+ * recorded, on the loop's thread). What it does not do (yet): it speaks
+ * the classic text commands whatever the protocol option says, it has no
+ * gutter pool, no leases and no single flight, the connect limits
+ * (connect_rate, connect_concurrency) do not bound its connects (which are
+ * counted in connect_attempts all the same), and it offers the
+ * operations below only.
+ *
  * Threads: an mcring_async is used by one thread at a time — its loop's.
  * Several loops make one each from the same client; the client itself
  * may be used by other threads meanwhile, and must outlive them all.

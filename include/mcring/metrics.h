@@ -69,8 +69,9 @@ typedef struct mcring_trace_event {
 } mcring_trace_event;
 
 /*
- * Called once for every attempt, from the thread making the call, after
- * the attempt ended and before the next one starts. `event` and its
+ * Called once for every attempt, from the thread making the call (for an
+ * mcring_async, its loop's thread), after the attempt ended and before
+ * the next one starts. `event` and its
  * strings are valid only during the call. It must be quick (the caller's
  * request waits for it) and must not call back into the client.
  */

@@ -5,9 +5,11 @@
  * memcached servers: every operation with hits and misses, 10,000 requests
  * in flight from one loop thread, a server killed and one stopped with
  * requests in flight (every callback runs once; failover), a ring swap in
- * flight, cancelling and freeing from inside a callback, and the rules of
+ * flight, cancelling and freeing from inside a callback, the rules of
  * the header (an error return never calls back; no callback inside the
- * call that queued it). Run under ASan/LSan by tools/check.
+ * call that queued it), and what it shares with the blocking calls
+ * (metrics and the trace hook; a server the prober holds down). Run under
+ * ASan/LSan by tools/check.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -507,4 +509,161 @@ Test(ASYNC_SUITE, free_from_inside_a_callback)
     cancel_or_free(a, true);
     for (int i = 0; i < 5; i++)
         driver.turn(loop);
+}
+
+/* ---- what the async object shares with the blocking calls ----------------*/
+
+typedef struct traced {
+    int events[MCRING_OP_TOUCH_MULTI + 1];
+    size_t keys[MCRING_OP_TOUCH_MULTI + 1];
+    int first_attempts;
+} traced;
+
+static void on_trace(void *ud, const mcring_trace_event *ev)
+{
+    traced *t = ud;
+    t->events[ev->op]++;
+    t->keys[ev->op] += ev->keys;
+    t->first_attempts += ev->attempt == 1;
+}
+
+/* The client's figures for op, added up over its servers. */
+static mcring_op_stats op_total(mcring_client *c, mcring_op op)
+{
+    mcring_op_stats st[32], sum = {.op = op};
+    size_t n = mcring_client_op_stats(c, st, 32);
+    cr_assert_leq(n, 32);
+    for (size_t i = 0; i < n; i++)
+        if (st[i].op == op) {
+            sum.attempts += st[i].attempts;
+            sum.failures += st[i].failures;
+            sum.hits += st[i].hits;
+            sum.misses += st[i].misses;
+        }
+    return sum;
+}
+
+Test(ASYNC_SUITE, every_attempt_is_recorded_and_traced_like_a_blocking_one)
+{
+    char names[160];
+    snprintf(names, sizeof(names), "%s,%s", srv[0].name, srv[1].name);
+    traced t = {0};
+    mcring_options *o = opts_for(names, "io_timeout", "1", NULL);
+    mcring_options_set_trace(o, on_trace, &t);
+    mcring_client *c = client_for(o);
+    mcring_async *a2;
+    cr_assert_eq(driver.new_async(&a2, c, loop), 0);
+
+    record r[8] = {{0}};
+    mcring_async_set(a2, "tk", 2, "v", 1, 0, 0, on_done, &r[0]);
+    mcring_async_incr(a2, "tn", 2, 1, 0, on_count, &r[1]); /* incr + add */
+    while (r[0].calls + r[1].calls < 2)
+        driver.turn(loop);
+    mcring_async_get(a2, "tk", 2, on_get, &r[2]);
+    mcring_async_get(a2, "tmiss", 5, on_get, &r[3]);
+    mcring_async_delete(a2, "tk", 2, on_done, &r[4]);
+    mcring_async_decr(a2, "tn", 2, 1, 0, on_count, &r[5]);
+    mcring_kv kvs[2] = {{"ta", 2, "1", 1, 0}, {"tb", 2, "2", 1, 0}};
+    mcring_async_set_multi(a2, kvs, 2, NULL, 0, 0, on_set_multi, &r[6]);
+    while (r[2].calls + r[3].calls + r[4].calls + r[5].calls + r[6].calls < 5)
+        driver.turn(loop);
+    mcring_key keys[3] = {{"ta", 2}, {"tz", 2}, {"tb", 2}};
+    mcring_async_get_multi(a2, keys, 3, NULL, 0, on_multi, &r[7]);
+    while (r[7].calls < 1)
+        driver.turn(loop);
+    cr_assert_eq(r[2].rc, MCRING_OK);
+    cr_assert_eq(r[3].rc, MCRING_MISS);
+    cr_assert_eq(r[5].number, 0);
+
+    mcring_op_stats get = op_total(c, MCRING_OP_GET);
+    cr_assert_eq(get.attempts, 2);
+    cr_assert_eq(get.hits, 1);
+    cr_assert_eq(get.misses, 1);
+    cr_assert_eq(op_total(c, MCRING_OP_SET).attempts, 1);
+    cr_assert_eq(op_total(c, MCRING_OP_DELETE).attempts, 1);
+    cr_assert_eq(op_total(c, MCRING_OP_INCR).attempts, 1,
+                 "incr and its add are one attempt");
+    cr_assert_eq(op_total(c, MCRING_OP_DECR).attempts, 1);
+    mcring_op_stats mget = op_total(c, MCRING_OP_GET_MULTI);
+    cr_assert_geq(mget.attempts, 1);
+    cr_assert_eq(mget.hits, 2);
+    cr_assert_eq(mget.misses, 1);
+    cr_assert_eq(mget.failures, 0);
+    cr_assert_geq(op_total(c, MCRING_OP_SET_MULTI).attempts, 1);
+
+    /* The trace hook saw the same attempts, on this (the loop's) thread. */
+    cr_assert_eq(t.events[MCRING_OP_GET], 2);
+    cr_assert_eq(t.events[MCRING_OP_INCR], 1);
+    cr_assert_eq(t.keys[MCRING_OP_GET_MULTI], 3);
+    cr_assert_eq(t.keys[MCRING_OP_SET_MULTI], 2);
+    int total = 0;
+    for (int i = 0; i <= MCRING_OP_TOUCH_MULTI; i++)
+        total += t.events[i];
+    cr_assert_eq(t.first_attempts, total, "no attempt needed a second try");
+
+    mcring_async_free(a2);
+    for (int i = 0; i < 5; i++)
+        driver.turn(loop);
+    mcring_client_free(c);
+    mcring_options_free(o);
+}
+
+Test(ASYNC_SUITE, a_server_the_prober_holds_down_is_passed_by)
+{
+    char dead[64], names[160], key[32];
+    snprintf(dead, sizeof(dead), "127.0.0.1:%d", free_port());
+    snprintf(names, sizeof(names), "%s,%s", dead, srv[1].name);
+    mcring_options *o = opts_for(
+        names, "server_health", "probe", "health_probe_interval", "5",
+        "connect_timeout", "0.2", "io_timeout", "0.3", "health_max_down",
+        "1", "key_mode", "raw", NULL);
+    mcring_client *c = client_for(o);
+    /* A key whose first server is the dead one. */
+    mcring_ring *ring = mcring_client_ring_ref(c);
+    int i = 0;
+    for (;; i++) {
+        cr_assert_lt(i, 100000);
+        snprintf(key, sizeof(key), "down-%d", i);
+        size_t idx;
+        if (mcring_ring_locate(ring, key, strlen(key), &idx, 1) == 1 &&
+            strcmp(mcring_ring_server(ring, idx), dead) == 0)
+            break;
+    }
+    mcring_ring_free(ring);
+    /* A blocking call finds it dead: the refused connect marks it down. */
+    mcring_item it = MCRING_ITEM_INIT;
+    cr_assert_eq(mcring_get(c, key, strlen(key), &it), MCRING_MISS);
+    mcring_server_stats st[2];
+    mcring_client_server_stats(c, st, 2);
+    int d = strcmp(st[0].name, dead) == 0 ? 0 : 1;
+    cr_assert_eq(st[d].health, MCRING_HEALTH_HARD_DOWN);
+    uint64_t dials = st[d].connect_attempts, fast = st[d].fast_fails;
+
+    mcring_async *a2;
+    cr_assert_eq(driver.new_async(&a2, c, loop), 0);
+    enum { N = 50 };
+    record r[N] = {{0}};
+    for (int k = 0; k < N; k++)
+        cr_assert_eq(mcring_async_get(a2, key, strlen(key), on_get, &r[k]),
+                     0);
+    int calls = 0;
+    for (double end = now_s() + 10; calls < N && now_s() < end;) {
+        driver.turn(loop);
+        calls = 0;
+        for (int k = 0; k < N; k++)
+            calls += r[k].calls;
+    }
+    cr_assert_eq(calls, N);
+    for (int k = 0; k < N; k++)
+        cr_assert_eq(r[k].rc, MCRING_MISS, "%s", mcring_err_name(r[k].rc));
+    mcring_client_server_stats(c, st, 2);
+    cr_assert_eq(st[d].connect_attempts, dials,
+                 "the loop never dialled the server held down");
+    cr_assert_geq(st[d].fast_fails, fast + N);
+
+    mcring_async_free(a2);
+    for (int k = 0; k < 5; k++)
+        driver.turn(loop);
+    mcring_client_free(c);
+    mcring_options_free(o);
 }
