@@ -28,6 +28,8 @@
 
 #include "client.h"
 #include "clock.h"
+#include "command.h"
+#include "flight.h"
 #include "request.h"
 #include "strmap.h"
 
@@ -37,7 +39,17 @@ typedef struct aop aop;
 typedef struct areq areq;
 typedef struct aconn aconn;
 
-enum aop_kind { AOP_GET, AOP_SET, AOP_DELETE, AOP_ARITH, AOP_MGET, AOP_MSET };
+/* AOP_GET: get, gets, gat, gats; AOP_SET: every storage command (set, add,
+ * replace, append, prepend, cas: op->mode). */
+enum aop_kind {
+    AOP_GET,
+    AOP_SET,
+    AOP_DELETE,
+    AOP_ARITH,
+    AOP_TOUCH,
+    AOP_MGET,
+    AOP_MSET
+};
 enum arith_step { STEP_ARITH, STEP_ADD };
 enum aconn_status { AC_CLOSED, AC_CONNECTING, AC_OPEN };
 
@@ -112,6 +124,10 @@ struct aop {
     int64_t exptime;
     bool incr;
     uint64_t delta, result;
+    store_mode mode; /* AOP_SET */
+    uint64_t cas;    /* AOP_SET with STORE_CAS */
+    bool want_cas;   /* AOP_GET: gets, gats */
+    bool touch;      /* AOP_GET: gat, gats (exptime applies) */
     int rounds;
     mcring_item item;
     /* multi */
@@ -620,12 +636,40 @@ static int areq_submit(aop *op, areq *r)
 
 /* The op's outcome is known: its callback is due (run by run_callbacks,
  * from an entry point where callbacks may run). */
+/* A write of the op's key(s) completed, whatever its outcome: blocking
+ * gets of them in flight take no more joiners (flight.h). */
+static void wrote(aop *op)
+{
+    const state *st = op->st;
+    if (!st->set.single_flight)
+        return;
+    key_op k;
+    if (op->kind == AOP_MSET) {
+        for (size_t i = 0; i < op->n; i++) {
+            memset(&k, 0, sizeof(k));
+            memcpy(k.kh.md5, op->md5[i], MD5_LEN);
+            k.wire = op->keys[i].data;
+            k.wire_len = op->keys[i].len;
+            flight_wrote(op->a->client, st, &k);
+        }
+        return;
+    }
+    memset(&k, 0, sizeof(k));
+    k.kh = op->where;
+    k.wire = op->wire;
+    k.wire_len = op->wire_len;
+    flight_wrote(op->a->client, st, &k);
+}
+
 static void finish(aop *op, int rc)
 {
     if (op->called)
         return;
     op->called = true;
     op->rc = rc;
+    if (op->kind == AOP_SET || op->kind == AOP_DELETE ||
+        op->kind == AOP_ARITH || op->kind == AOP_MSET)
+        wrote(op);
     mcring_async *a = op->a;
     op_unlink(a, op);
     op->next = NULL;
@@ -649,6 +693,7 @@ static void call_back(mcring_async *a, aop *op)
         break;
     case AOP_SET:
     case AOP_DELETE:
+    case AOP_TOUCH:
         ((mcring_async_done_cb)op->cb)(a, rc, op->ud);
         break;
     case AOP_ARITH:
@@ -713,6 +758,8 @@ static mcring_op single_op(const aop *op)
         return MCRING_OP_SET;
     case AOP_DELETE:
         return MCRING_OP_DELETE;
+    case AOP_TOUCH:
+        return MCRING_OP_TOUCH;
     default:
         return op->incr ? MCRING_OP_INCR : MCRING_OP_DECR;
     }
@@ -760,22 +807,49 @@ static int single_attempt(aop *op, server *sv)
     const settings *set = &op->st->set;
     switch (op->kind) {
     case AOP_GET:
-        r->iov[0] = (struct iovec){r->head,
-                                   proto_get(r->head, op->wire, op->wire_len)};
+        r->iov[0] = (struct iovec){
+            r->head,
+            op->touch ? proto_gat(r->head, op->want_cas ? "gats" : "gat",
+                                  op->exptime, op->wire, op->wire_len)
+                      : proto_retrieve(r->head, op->want_cas ? "gets" : "get",
+                                       op->wire, op->wire_len)};
         r->pr.iovcnt = 1;
         get_reader_init(&r->get, &op->wkey, NULL, 1, &op->item, &r->result1,
                         set->item_size_max);
         r->pr.reader = &r->get.base;
         break;
-    case AOP_SET:
+    case AOP_SET: {
+        static const char *const verb[] = {
+            [STORE_SET] = "set",         [STORE_ADD] = "add",
+            [STORE_REPLACE] = "replace", [STORE_APPEND] = "append",
+            [STORE_PREPEND] = "prepend",
+        };
         r->iov[0] = (struct iovec){
-            r->head, proto_storage_header(r->head, "set", op->wire,
-                                          op->wire_len, op->flags, op->exptime,
-                                          op->value_len)};
+            r->head,
+            op->mode == STORE_CAS
+                ? proto_cas_header(r->head, op->wire, op->wire_len, op->flags,
+                                   op->exptime, op->value_len, op->cas)
+                : proto_storage_header(r->head, verb[op->mode], op->wire,
+                                       op->wire_len, op->flags, op->exptime,
+                                       op->value_len)};
         r->iov[1] = (struct iovec){op->value, op->value_len};
         r->iov[2] = (struct iovec){(void *)"\r\n", 2};
         r->pr.iovcnt = 3;
-        line_reader_init(&r->lines, 1, classify_store, &r->result1, NULL);
+        /* set: anything but STORED is the server's failure (Swift's
+         * rule); the others' NOT_STORED, EXISTS, NOT_FOUND are outcomes. */
+        line_reader_init(&r->lines, 1,
+                         op->mode == STORE_SET ? classify_store
+                                               : classify_storage,
+                         &r->result1, NULL);
+        r->pr.reader = &r->lines.base;
+        break;
+    }
+    case AOP_TOUCH:
+        r->iov[0] = (struct iovec){r->head, proto_touch(r->head, op->wire,
+                                                        op->wire_len,
+                                                        op->exptime)};
+        r->pr.iovcnt = 1;
+        line_reader_init(&r->lines, 1, classify_touch, &r->result1, NULL);
         r->pr.reader = &r->lines.base;
         break;
     case AOP_DELETE:
@@ -874,7 +948,8 @@ static void single_done(aop *op, areq *r)
     if (op->kind == AOP_GET && r->get.outcome != 0) {
         outcome = r->get.outcome;
         get_reader_reset(&r->get);
-    } else if (op->kind == AOP_SET && !rc_is_final(outcome)) {
+    } else if (op->kind == AOP_SET && op->mode == STORE_SET &&
+               !rc_is_final(outcome)) {
         ph = PHASE_SET;
     } else if (op->kind == AOP_ARITH) {
         if (r->step == STEP_ARITH) {
@@ -915,7 +990,8 @@ static void single_done(aop *op, areq *r)
     }
     record_single(op, sv, outcome);
     if (rc_is_final(outcome)) {
-        if (op->kind == AOP_SET && outcome == MCRING_OK)
+        if (op->kind == AOP_SET && outcome == MCRING_OK &&
+            op->mode != STORE_APPEND && op->mode != STORE_PREPEND)
             warn_item_size(st, op->value_len);
         finish(op, outcome);
         return;
@@ -1457,16 +1533,22 @@ int mcring_async_get(mcring_async *a, const void *key, size_t key_len,
     return single_start(a, op, key, key_len);
 }
 
-int mcring_async_set(mcring_async *a, const void *key, size_t key_len,
-                     const void *value, size_t value_len, uint32_t flags,
-                     double ttl, mcring_async_done_cb cb, void *userdata)
+/* Every storage command: append and prepend keep the stored flags and TTL
+ * (the server ignores what is sent). */
+static int store_start(mcring_async *a, store_mode mode, const void *key,
+                       size_t key_len, const void *value, size_t value_len,
+                       uint32_t flags, double ttl, uint64_t cas,
+                       mcring_async_done_cb cb, void *userdata)
 {
     if (a == NULL || cb == NULL || (value == NULL && value_len > 0))
         return MCRING_EINVAL;
     aop *op = op_begin(a, AOP_SET, (void *)cb, userdata);
     if (op == NULL)
         return a->freeing ? MCRING_EINVAL : MCRING_ENOMEM;
-    int rc = request_exptime(op->st, ttl, &op->exptime);
+    op->mode = mode;
+    op->cas = cas;
+    bool uses_ttl = mode != STORE_APPEND && mode != STORE_PREPEND;
+    int rc = uses_ttl ? request_exptime(op->st, ttl, &op->exptime) : 0;
     if (rc == 0 && op->st->set.item_size_max != 0 &&
         value_len > op->st->set.item_size_max)
         rc = MCRING_ETOOLARGE;
@@ -1477,7 +1559,110 @@ int mcring_async_set(mcring_async *a, const void *key, size_t key_len,
         return rc;
     }
     op->value_len = value_len;
-    op->flags = flags;
+    op->flags = uses_ttl ? flags : 0;
+    return single_start(a, op, key, key_len);
+}
+
+int mcring_async_set(mcring_async *a, const void *key, size_t key_len,
+                     const void *value, size_t value_len, uint32_t flags,
+                     double ttl, mcring_async_done_cb cb, void *userdata)
+{
+    return store_start(a, STORE_SET, key, key_len, value, value_len, flags,
+                       ttl, 0, cb, userdata);
+}
+
+int mcring_async_add(mcring_async *a, const void *key, size_t key_len,
+                     const void *value, size_t value_len, uint32_t flags,
+                     double ttl, mcring_async_done_cb cb, void *userdata)
+{
+    return store_start(a, STORE_ADD, key, key_len, value, value_len, flags,
+                       ttl, 0, cb, userdata);
+}
+
+int mcring_async_replace(mcring_async *a, const void *key, size_t key_len,
+                         const void *value, size_t value_len, uint32_t flags,
+                         double ttl, mcring_async_done_cb cb, void *userdata)
+{
+    return store_start(a, STORE_REPLACE, key, key_len, value, value_len, flags,
+                       ttl, 0, cb, userdata);
+}
+
+int mcring_async_append(mcring_async *a, const void *key, size_t key_len,
+                        const void *value, size_t value_len,
+                        mcring_async_done_cb cb, void *userdata)
+{
+    return store_start(a, STORE_APPEND, key, key_len, value, value_len, 0, 0,
+                       0, cb, userdata);
+}
+
+int mcring_async_prepend(mcring_async *a, const void *key, size_t key_len,
+                         const void *value, size_t value_len,
+                         mcring_async_done_cb cb, void *userdata)
+{
+    return store_start(a, STORE_PREPEND, key, key_len, value, value_len, 0, 0,
+                       0, cb, userdata);
+}
+
+int mcring_async_cas(mcring_async *a, const void *key, size_t key_len,
+                     const void *value, size_t value_len, uint32_t flags,
+                     double ttl, uint64_t cas, mcring_async_done_cb cb,
+                     void *userdata)
+{
+    return store_start(a, STORE_CAS, key, key_len, value, value_len, flags,
+                       ttl, cas, cb, userdata);
+}
+
+/* get, gets, gat, gats. */
+static int read_start(mcring_async *a, const void *key, size_t key_len,
+                      bool touch, double ttl, bool want_cas,
+                      mcring_async_get_cb cb, void *userdata)
+{
+    if (a == NULL || cb == NULL)
+        return MCRING_EINVAL;
+    aop *op = op_begin(a, AOP_GET, (void *)cb, userdata);
+    if (op == NULL)
+        return a->freeing ? MCRING_EINVAL : MCRING_ENOMEM;
+    op->touch = touch;
+    op->want_cas = want_cas;
+    int rc = touch ? request_exptime(op->st, ttl, &op->exptime) : 0;
+    if (rc != 0) {
+        op_free(op);
+        return rc;
+    }
+    return single_start(a, op, key, key_len);
+}
+
+int mcring_async_gets(mcring_async *a, const void *key, size_t key_len,
+                      mcring_async_get_cb cb, void *userdata)
+{
+    return read_start(a, key, key_len, false, 0, true, cb, userdata);
+}
+
+int mcring_async_gat(mcring_async *a, const void *key, size_t key_len,
+                     double ttl, mcring_async_get_cb cb, void *userdata)
+{
+    return read_start(a, key, key_len, true, ttl, false, cb, userdata);
+}
+
+int mcring_async_gats(mcring_async *a, const void *key, size_t key_len,
+                      double ttl, mcring_async_get_cb cb, void *userdata)
+{
+    return read_start(a, key, key_len, true, ttl, true, cb, userdata);
+}
+
+int mcring_async_touch(mcring_async *a, const void *key, size_t key_len,
+                       double ttl, mcring_async_done_cb cb, void *userdata)
+{
+    if (a == NULL || cb == NULL)
+        return MCRING_EINVAL;
+    aop *op = op_begin(a, AOP_TOUCH, (void *)cb, userdata);
+    if (op == NULL)
+        return a->freeing ? MCRING_EINVAL : MCRING_ENOMEM;
+    int rc = request_exptime(op->st, ttl, &op->exptime);
+    if (rc != 0) {
+        op_free(op);
+        return rc;
+    }
     return single_start(a, op, key, key_len);
 }
 

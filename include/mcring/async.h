@@ -41,10 +41,12 @@
  * counters, histograms and trace hook (mcring/metrics.h: every attempt is
  * recorded, on the loop's thread). What it does not do (yet): it speaks
  * the classic text commands whatever the protocol option says, it has no
- * gutter pool, no leases and no single flight, the connect limits
+ * gutter pool, no leases and no single flight (its writes do close the
+ * blocking calls' gets in flight to newcomers), the connect limits
  * (connect_rate, connect_concurrency) do not bound its connects (which are
- * counted in connect_attempts all the same), and it offers the
- * operations below only.
+ * counted in connect_attempts all the same), and of the commands it
+ * offers those below: not the multi-key gets, touch_multi, nor the
+ * per-server commands (flush_all, version, stats).
  *
  * Threads: an mcring_async is used by one thread at a time — its loop's.
  * Several loops make one each from the same client; the client itself
@@ -147,11 +149,13 @@ MCRING_API size_t mcring_async_pending(const mcring_async *async);
 
 /* ---- operations ---------------------------------------------------------- */
 
-/* get: rc is MCRING_OK (item filled), MCRING_MISS, MCRING_UNDECODABLE or a
- * failure; item is valid during the callback only (NULL on a failure). */
+/* get, gets, gat, gats: rc is MCRING_OK (item filled; item->cas too for
+ * gets and gats), MCRING_MISS, MCRING_UNDECODABLE or a failure; item is
+ * valid during the callback only (NULL on a failure). */
 typedef void (*mcring_async_get_cb)(mcring_async *async, int rc,
                                     const mcring_item *item, void *userdata);
-/* set, delete: rc as the blocking call returns. */
+/* set, delete, the other storage commands, touch: rc as the blocking call
+ * returns. */
 typedef void (*mcring_async_done_cb)(mcring_async *async, int rc,
                                      void *userdata);
 /* incr, decr: rc MCRING_OK with the counter's new value, or a failure. */
@@ -194,6 +198,51 @@ MCRING_API int mcring_async_incr(mcring_async *async, const void *key,
 MCRING_API int mcring_async_decr(mcring_async *async, const void *key,
                                  size_t key_len, int64_t delta, double ttl,
                                  mcring_async_count_cb cb, void *userdata);
+/*
+ * memcached's other single-key commands (mcring/commands.h) in the same
+ * asynchronous form: the outcomes of the blocking calls (add: MCRING_OK
+ * or MCRING_NOT_STORED; cas: MCRING_OK, MCRING_EXISTS or MCRING_NOT_FOUND;
+ * ...) delivered to cb, and the returns of the calls above. append and
+ * prepend keep the stored flags and TTL.
+ * Threads: the loop's thread.
+ * Ownership: key and value are copied (free once the call returns);
+ * userdata is passed to cb untouched.
+ */
+MCRING_API int mcring_async_add(mcring_async *async, const void *key,
+                                size_t key_len, const void *value,
+                                size_t value_len, uint32_t flags, double ttl,
+                                mcring_async_done_cb cb, void *userdata);
+MCRING_API int mcring_async_replace(mcring_async *async, const void *key,
+                                    size_t key_len, const void *value,
+                                    size_t value_len, uint32_t flags,
+                                    double ttl, mcring_async_done_cb cb,
+                                    void *userdata);
+MCRING_API int mcring_async_append(mcring_async *async, const void *key,
+                                   size_t key_len, const void *value,
+                                   size_t value_len, mcring_async_done_cb cb,
+                                   void *userdata);
+MCRING_API int mcring_async_prepend(mcring_async *async, const void *key,
+                                    size_t key_len, const void *value,
+                                    size_t value_len, mcring_async_done_cb cb,
+                                    void *userdata);
+MCRING_API int mcring_async_cas(mcring_async *async, const void *key,
+                                size_t key_len, const void *value,
+                                size_t value_len, uint32_t flags, double ttl,
+                                uint64_t cas, mcring_async_done_cb cb,
+                                void *userdata);
+MCRING_API int mcring_async_gets(mcring_async *async, const void *key,
+                                 size_t key_len, mcring_async_get_cb cb,
+                                 void *userdata);
+MCRING_API int mcring_async_gat(mcring_async *async, const void *key,
+                                size_t key_len, double ttl,
+                                mcring_async_get_cb cb, void *userdata);
+MCRING_API int mcring_async_gats(mcring_async *async, const void *key,
+                                 size_t key_len, double ttl,
+                                 mcring_async_get_cb cb, void *userdata);
+MCRING_API int mcring_async_touch(mcring_async *async, const void *key,
+                                  size_t key_len, double ttl,
+                                  mcring_async_done_cb cb, void *userdata);
+
 /*
  * The multi-key calls' asynchronous forms, as the single-key ones above.
  * server_key as for mcring_get_multi(): NULL places each key on its own

@@ -667,3 +667,111 @@ Test(ASYNC_SUITE, a_server_the_prober_holds_down_is_passed_by)
     mcring_client_free(c);
     mcring_options_free(o);
 }
+
+/* ---- memcached's other commands ---------------------------------------------*/
+
+typedef struct got_item {
+    int calls, rc;
+    uint64_t cas;
+    uint32_t flags;
+    char value[32];
+} got_item;
+
+static void on_item(mcring_async *a, int rc, const mcring_item *it, void *ud)
+{
+    (void)a;
+    got_item *g = ud;
+    g->calls++;
+    g->rc = rc;
+    if (it != NULL) {
+        g->cas = it->cas;
+        g->flags = it->flags;
+        snprintf(g->value, sizeof(g->value), "%.*s", (int)it->len,
+                 (const char *)it->data);
+    }
+}
+
+/* Turns the loop until *calls reaches want. */
+static void wait_calls(const int *calls, int want)
+{
+    double end = now_s() + 20;
+    while (*calls < want) {
+        cr_assert_lt(now_s(), end, "a callback never ran");
+        driver.turn(loop);
+    }
+}
+
+Test(ASYNC_SUITE, the_other_commands_answer_as_the_blocking_ones)
+{
+    record r = {0};
+    int want = 0;
+#define EXPECT(call, rc_want)                                                  \
+    do {                                                                       \
+        cr_assert_eq(call, 0);                                                 \
+        wait_calls(&r.calls, ++want);                                          \
+        cr_assert_eq(r.rc, rc_want, "%s: %s", #call, mcring_err_name(r.rc));  \
+    } while (0)
+    EXPECT(mcring_async_add(async, "c1", 2, "a", 1, 7, 0, on_done, &r),
+           MCRING_OK);
+    EXPECT(mcring_async_add(async, "c1", 2, "b", 1, 0, 0, on_done, &r),
+           MCRING_NOT_STORED);
+    EXPECT(mcring_async_replace(async, "c2", 2, "x", 1, 0, 0, on_done, &r),
+           MCRING_NOT_STORED);
+    EXPECT(mcring_async_replace(async, "c1", 2, "b", 1, 9, 0, on_done, &r),
+           MCRING_OK);
+    EXPECT(mcring_async_append(async, "c1", 2, "cd", 2, on_done, &r),
+           MCRING_OK);
+    EXPECT(mcring_async_prepend(async, "c1", 2, "_", 1, on_done, &r),
+           MCRING_OK);
+    EXPECT(mcring_async_append(async, "c2", 2, "cd", 2, on_done, &r),
+           MCRING_NOT_STORED);
+    EXPECT(mcring_async_touch(async, "c1", 2, 100, on_done, &r), MCRING_OK);
+    EXPECT(mcring_async_touch(async, "c2", 2, 100, on_done, &r),
+           MCRING_NOT_FOUND);
+
+    /* gets reads what the blocking client reads, CAS included. */
+    got_item g = {0};
+    cr_assert_eq(mcring_async_gets(async, "c1", 2, on_item, &g), 0);
+    wait_calls(&g.calls, 1);
+    mcring_item it = MCRING_ITEM_INIT;
+    /* Flags 9 carry the pickle bit, which the default codec cannot
+     * decode: both say so, and both hand the bytes over. */
+    int brc = mcring_gets(client, "c1", 2, &it);
+    cr_assert_eq(brc, MCRING_UNDECODABLE, "%s", mcring_err_name(brc));
+    cr_assert_eq(g.rc, brc);
+    cr_assert_str_eq(g.value, "_bcd");
+    cr_assert_eq(g.flags, 9, "replace's flags, kept by append and prepend");
+    cr_assert_neq(g.cas, 0);
+    cr_assert_eq(g.cas, it.cas);
+
+    /* cas: the token read wins once, then it is stale. */
+    EXPECT(mcring_async_cas(async, "c1", 2, "new", 3, 0, 0, g.cas, on_done,
+                            &r),
+           MCRING_OK);
+    EXPECT(mcring_async_cas(async, "c1", 2, "newer", 5, 0, 0, g.cas, on_done,
+                            &r),
+           MCRING_EXISTS);
+    EXPECT(mcring_async_cas(async, "c2", 2, "x", 1, 0, 0, g.cas, on_done, &r),
+           MCRING_NOT_FOUND);
+
+    /* gat and gats read and give a new TTL: a TTL of one second is gone
+     * after two. */
+    got_item t1 = {0}, t2 = {0}, miss = {0};
+    cr_assert_eq(mcring_async_gat(async, "c1", 2, 1, on_item, &t1), 0);
+    cr_assert_eq(mcring_async_gats(async, "c1", 2, 1, on_item, &t2), 0);
+    cr_assert_eq(mcring_async_gets(async, "c2", 2, on_item, &miss), 0);
+    wait_calls(&t1.calls, 1);
+    wait_calls(&t2.calls, 1);
+    wait_calls(&miss.calls, 1);
+    cr_assert_eq(t1.rc, MCRING_OK);
+    cr_assert_str_eq(t1.value, "new");
+    cr_assert_eq(t1.cas, 0, "gat does not ask for the CAS");
+    cr_assert_str_eq(t2.value, "new");
+    cr_assert_neq(t2.cas, 0);
+    cr_assert_eq(miss.rc, MCRING_MISS);
+    usleep(2100000);
+    cr_assert_eq(mcring_get(client, "c1", 2, &it), MCRING_MISS,
+                 "gat's TTL applied");
+    mcring_item_release(&it);
+#undef EXPECT
+}
