@@ -61,12 +61,13 @@ struct areq {
     server *sv;
     struct iovec iov[3];
     struct iovec *iovs; /* multi-set: 3 per key (owned) */
-    char head[PROTO_HEADER_MAX];
+    char head[META_HEADER_MAX]; /* the request line (text or meta) */
     char *line;          /* multi-get: the request line (owned) */
     uint32_t *members;   /* multi: the op's key indexes (owned) */
     size_t count;
     get_reader get;
     line_reader lines;
+    meta_reader meta;    /* single-key requests with protocol = meta */
     int result1;         /* one-line replies */
     int *results;        /* multi-set (owned) */
     uint64_t number;
@@ -128,6 +129,7 @@ struct aop {
     uint64_t cas;    /* AOP_SET with STORE_CAS */
     bool want_cas;   /* AOP_GET: gets, gats */
     bool touch;      /* AOP_GET: gat, gats (exptime applies) */
+    bool meta;       /* single key, protocol = meta: a meta command */
     int rounds;
     mcring_item item;
     /* multi */
@@ -798,6 +800,74 @@ static void record_multi(aop *op, areq *r, int result)
     metrics_attempt_done(st, r->sv, &info, result, r->start, hits, misses);
 }
 
+/* ---- single-key requests ---------------------------------------------------*/
+
+/* The op as a command (command.h), for the meta protocol. */
+static void op_command(aop *op, command *c)
+{
+    memset(c, 0, sizeof(*c));
+    switch (op->kind) {
+    case AOP_GET:
+        c->kind = CMD_GET;
+        c->item = &op->item;
+        c->want_cas = op->want_cas;
+        c->touch = op->touch;
+        c->exptime = op->exptime;
+        break;
+    case AOP_SET:
+        c->kind = CMD_STORE;
+        c->mode = op->mode;
+        c->value = op->value;
+        c->value_len = op->value_len;
+        c->flags = op->flags;
+        c->exptime = op->exptime;
+        c->cas = op->cas;
+        break;
+    case AOP_DELETE:
+        c->kind = CMD_DELETE;
+        break;
+    case AOP_TOUCH:
+        c->kind = CMD_TOUCH;
+        c->exptime = op->exptime;
+        break;
+    default:
+        /* One ma that creates a missing key holding the delta (0 for
+         * decr) with the TTL, as the blocking call's meta form does. */
+        c->kind = CMD_ARITH;
+        c->incr = op->incr;
+        c->delta = op->delta;
+        c->initial = op->incr ? op->delta : 0;
+        c->exptime = op->exptime;
+        break;
+    }
+}
+
+/* r as the op's meta command with a token of its own: its reply carries
+ * the token (and the key, for a value), so it needs no fence. */
+static void meta_request(aop *op, areq *r)
+{
+    command c;
+    op_command(op, &c);
+    key_op k;
+    memset(&k, 0, sizeof(k));
+    k.wire = op->wire;
+    k.wire_len = op->wire_len;
+    uint64_t opaque = command_opaque(1);
+    r->iov[0] =
+        (struct iovec){r->head, command_meta_request(&c, &k, opaque, r->head)};
+    r->pr.iovcnt = 1;
+    if (c.kind == CMD_STORE) {
+        r->iov[1] = (struct iovec){op->value, op->value_len};
+        r->iov[2] = (struct iovec){(void *)"\r\n", 2};
+        r->pr.iovcnt = 3;
+    }
+    bool has_value = command_has_value(&c);
+    meta_reader_init(&r->meta, opaque, has_value ? op->wire : NULL,
+                     op->wire_len, has_value ? &op->item : NULL,
+                     op->st->set.item_size_max);
+    r->pr.reader = &r->meta.base;
+}
+
 /* Starts the request of the operation's kind on sv. */
 static int single_attempt(aop *op, server *sv)
 {
@@ -805,7 +875,10 @@ static int single_attempt(aop *op, server *sv)
     if (r == NULL)
         return MCRING_ENOMEM;
     const settings *set = &op->st->set;
-    switch (op->kind) {
+    switch (op->meta ? -1 : op->kind) {
+    case -1:
+        meta_request(op, r);
+        break;
     case AOP_GET:
         r->iov[0] = (struct iovec){
             r->head,
@@ -926,6 +999,43 @@ static void single_next(aop *op, int last_rc)
     finish(op, last_rc);
 }
 
+/* The outcome of a meta attempt whose reply was read. */
+static void meta_done(aop *op, areq *r)
+{
+    server *sv = r->sv;
+    command c;
+    op_command(op, &c);
+    /* A reply that says the server failed is counted by this. */
+    int outcome = command_meta_outcome(op->st, sv, &c, &r->meta);
+    if (op->kind == AOP_ARITH &&
+        (outcome == MCRING_NOT_STORED || outcome == MCRING_MISS)) {
+        /* The create raced with another's: again, as Swift does after
+         * NOT_STORED. */
+        if (op->rounds >= 5) {
+            record_single(op, sv, MCRING_ERACE);
+            finish(op, MCRING_ERACE);
+            return;
+        }
+        op->rounds++;
+        int e = single_attempt(op, sv);
+        if (e != 0)
+            finish(op, e);
+        return;
+    }
+    record_single(op, sv, outcome);
+    if (!rc_is_final(outcome)) {
+        op->pos++;
+        single_next(op, outcome);
+        return;
+    }
+    if (op->kind == AOP_ARITH && outcome == MCRING_OK)
+        op->result = c.number;
+    if (op->kind == AOP_SET && outcome == MCRING_OK &&
+        op->mode != STORE_APPEND && op->mode != STORE_PREPEND)
+        warn_item_size(op->st, op->value_len);
+    finish(op, outcome);
+}
+
 /* The outcome of a finished single-key attempt. */
 static void single_done(aop *op, areq *r)
 {
@@ -937,10 +1047,16 @@ static void single_done(aop *op, areq *r)
     if (rc != 0) {
         /* The connection failed under it: counted by the connection. */
         record_single(op, sv, rc);
-        if (op->kind == AOP_GET)
+        if (op->meta)
+            op->item.len = 0;
+        else if (op->kind == AOP_GET)
             get_reader_reset(&r->get);
         op->pos++;
         single_next(op, rc);
+        return;
+    }
+    if (op->meta) {
+        meta_done(op, r);
         return;
     }
     int outcome = r->result1;
@@ -1485,6 +1601,8 @@ static aop *op_begin(mcring_async *a, int kind, void *cb, void *ud)
     op->ud = ud;
     op->st = client_enter(a->client);
     state_pin(op->st);
+    op->meta = kind != AOP_MGET && kind != AOP_MSET &&
+               op->st->set.protocol == PROTOCOL_META;
     if (op->st != a->seen_state)
         prune(a, op->st);
     state_leave();

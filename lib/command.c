@@ -208,41 +208,30 @@ static int lease_outcome(command *c, const meta_reply *h)
                                                  : MCRING_OK;
 }
 
-static int meta_attempt(const state *st, server *sv, const key_op *k,
-                        command *c, bool *connected)
+size_t command_meta_request(const command *c, const key_op *k,
+                            uint64_t opaque, char *line)
 {
-    char line[META_HEADER_MAX];
-    meta_cmd m = {.tokens = META_TOKEN_O, .O = command_opaque(1)};
+    meta_cmd m = {.tokens = META_TOKEN_O, .O = opaque};
     meta_build(c, k, &m);
-    struct iovec iov[3] = {{line, meta_encode(line, &m)}};
-    int iovcnt = 1;
-    if (c->kind == CMD_STORE) {
-        iov[1] = (struct iovec){(void *)c->value, c->value_len};
-        iov[2] = (struct iovec){(void *)"\r\n", 2};
-        iovcnt = 3;
-    }
-    bool has_value = c->kind == CMD_GET || c->kind == CMD_LEASE_GET;
-    mcring_item *item = has_value ? c->item : NULL;
-    meta_reader rd;
-    meta_reader_init(&rd, m.O, has_value ? k->wire : NULL, k->wire_len,
-                     item, st->set.item_size_max);
-    int rc = server_roundtrip(st, sv, iov, iovcnt, &rd.base, connected);
-    if (rc == 0 && rd.outcome != 0) {
-        if (rc_is_final(rd.outcome))
-            rc = rd.outcome;
-        else
-            rc = server_failed(st, sv, rd.outcome,
-                               c->kind == CMD_STORE && c->mode == STORE_SET
-                                   ? PHASE_SET
-                                   : PHASE_TALK,
-                               0, NULL, rd.base.detail);
-    }
-    if (rc != 0) {
+    return meta_encode(line, &m);
+}
+
+int command_meta_outcome(const state *st, server *sv, command *c,
+                         const meta_reader *rd)
+{
+    mcring_item *item = command_has_value(c) ? c->item : NULL;
+    if (rd->outcome != 0) {
         if (item != NULL)
             item->len = 0;
-        return rc;
+        if (rc_is_final(rd->outcome))
+            return rd->outcome;
+        return server_failed(st, sv, rd->outcome,
+                             c->kind == CMD_STORE && c->mode == STORE_SET
+                                 ? PHASE_SET
+                                 : PHASE_TALK,
+                             0, NULL, rd->base.detail);
     }
-    meta_code code = rd.head.code;
+    meta_code code = rd->head.code;
     switch (c->kind) {
     case CMD_GET:
         if (code == META_EN)
@@ -280,7 +269,7 @@ static int meta_attempt(const state *st, server *sv, const key_op *k,
         break;
     case CMD_ARITH:
         if (code == META_VA) {
-            c->number = rd.number;
+            c->number = rd->number;
             return MCRING_OK;
         }
         if (code == META_NF)
@@ -293,18 +282,43 @@ static int meta_attempt(const state *st, server *sv, const key_op *k,
             return MCRING_MISS;
         if (code != META_VA)
             break;
-        return lease_outcome(c, &rd.head);
+        return lease_outcome(c, &rd->head);
     case CMD_CAS_READ:
         if (code == META_EN)
             return MCRING_MISS;
         if (code != META_HD)
             break;
-        c->cas_read = rd.head.cas;
+        c->cas_read = rd->head.cas;
         return MCRING_OK;
     }
     if (item != NULL)
         item->len = 0;
     return unexpected(st, sv);
+}
+
+static int meta_attempt(const state *st, server *sv, const key_op *k,
+                        command *c, bool *connected)
+{
+    char line[META_HEADER_MAX];
+    uint64_t opaque = command_opaque(1);
+    struct iovec iov[3] = {{line, command_meta_request(c, k, opaque, line)}};
+    int iovcnt = 1;
+    if (c->kind == CMD_STORE) {
+        iov[1] = (struct iovec){(void *)c->value, c->value_len};
+        iov[2] = (struct iovec){(void *)"\r\n", 2};
+        iovcnt = 3;
+    }
+    mcring_item *item = command_has_value(c) ? c->item : NULL;
+    meta_reader rd;
+    meta_reader_init(&rd, opaque, item != NULL ? k->wire : NULL, k->wire_len,
+                     item, st->set.item_size_max);
+    int rc = server_roundtrip(st, sv, iov, iovcnt, &rd.base, connected);
+    if (rc != 0) {
+        if (item != NULL)
+            item->len = 0;
+        return rc;
+    }
+    return command_meta_outcome(st, sv, c, &rd);
 }
 
 /* ---- running a command --------------------------------------------------- */

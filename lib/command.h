@@ -80,4 +80,27 @@ int command_run(const state *st, const key_op *k, const keyhash *where,
  * request's replies are matched by them. */
 uint64_t command_opaque(size_t n);
 
+/* True when cmd's reply carries a value (into cmd->item). */
+static inline bool command_has_value(const command *cmd)
+{
+    return cmd->kind == CMD_GET || cmd->kind == CMD_LEASE_GET;
+}
+
+/*
+ * The two halves of a meta attempt, for drivers that send and read apart
+ * (lib/async.c); command_run does both. command_meta_request writes cmd's
+ * meta request line for key k with the token opaque into line
+ * (META_HEADER_MAX bytes) and returns its length (a store's value and
+ * CRLF follow it on the wire). Once a meta_reader initialised with that
+ * token (and k's wire key and cmd->item when command_has_value) has read
+ * the reply, command_meta_outcome maps it to the command's outcome: a
+ * reply that says the server failed is logged and counted against sv and
+ * its failure returned (the next server is then tried); a reply the
+ * command cannot receive is EPROTO, counted likewise.
+ */
+size_t command_meta_request(const command *cmd, const key_op *k,
+                            uint64_t opaque, char *line);
+int command_meta_outcome(const state *st, server *sv, command *cmd,
+                         const meta_reader *rd);
+
 #endif

@@ -39,9 +39,10 @@
  * What it shares with the blocking calls: each server's error limiting
  * and health (a server the client's prober holds down is passed by), its
  * counters, histograms and trace hook (mcring/metrics.h: every attempt is
- * recorded, on the loop's thread). What it does not do (yet): it speaks
- * the classic text commands whatever the protocol option says, it has no
- * gutter pool, no leases and no single flight (its writes do close the
+ * recorded, on the loop's thread), and the protocol option: with
+ * protocol = meta its single-key operations go as meta commands whose
+ * replies carry their tokens (its multi-key ones as classic get and set
+ * lines, fenced). What it does not do (yet): it has no gutter pool, no leases and no single flight (its writes do close the
  * blocking calls' gets in flight to newcomers), the connect limits
  * (connect_rate, connect_concurrency) do not bound its connects (which are
  * counted in connect_attempts all the same), and of the commands it

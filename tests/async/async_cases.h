@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fake.h"
 #include "harness.h"
 
 typedef struct loop_driver {
@@ -774,4 +775,99 @@ Test(ASYNC_SUITE, the_other_commands_answer_as_the_blocking_ones)
                  "gat's TTL applied");
     mcring_item_release(&it);
 #undef EXPECT
+}
+
+/* ---- meta commands and their tokens --------------------------------------*/
+
+/* A server that answers mg with a value, echoing the request's key and
+ * token, or (wrong) another token. */
+typedef struct token_server {
+    atomic_int mg_lines, other_lines;
+    atomic_bool wrong;
+} token_server;
+
+static fake_action answer_tokens(int fd, const char *line, size_t len,
+                                 void *ud)
+{
+    token_server *t = ud;
+    if (len < 3 || memcmp(line, "mg ", 3) != 0) {
+        atomic_fetch_add(&t->other_lines, 1);
+        fake_puts(fd, "SERVER_ERROR not scripted\r\n");
+        return FAKE_KEEP;
+    }
+    atomic_fetch_add(&t->mg_lines, 1);
+    const char *ksp = memchr(line + 3, ' ', len - 3);
+    int kl = ksp != NULL ? (int)(ksp - line - 3) : (int)len - 3;
+    char tok[40] = "";
+    for (size_t i = 0; i + 1 < len; i++)
+        if (line[i] == ' ' && line[i + 1] == 'O') {
+            size_t e = i + 2;
+            while (e < len && line[e] != ' ')
+                e++;
+            snprintf(tok, sizeof(tok), "%.*s", (int)(e - i - 2), line + i + 2);
+        }
+    if (atomic_load(&t->wrong))
+        snprintf(tok, sizeof(tok), "ffff");
+    char out[512];
+    snprintf(out, sizeof(out), "VA 4 f0 k%.*s O%s\r\nfake\r\n", kl, line + 3,
+             tok);
+    fake_puts(fd, out);
+    return FAKE_KEEP;
+}
+
+Test(ASYNC_SUITE, with_protocol_meta_a_reply_must_carry_its_token)
+{
+    token_server t = {0};
+    fake_server *f = fake_start(answer_tokens, &t);
+    char names[160], key[32];
+    snprintf(names, sizeof(names), "%s,%s", fake_name(f), srv[1].name);
+    mcring_options *o = opts_for(names, "protocol", "meta", "io_timeout", "1",
+                                 "error_suppression_interval", "0", NULL);
+    mcring_client *c = client_for(o);
+    mcring_ring *ring = mcring_client_ring_ref(c);
+    for (int i = 0;; i++) {
+        cr_assert_lt(i, 100000);
+        snprintf(key, sizeof(key), "tok-%d", i);
+        size_t idx;
+        if (mcring_ring_locate(ring, key, strlen(key), &idx, 1) == 1 &&
+            strcmp(mcring_ring_server(ring, idx), fake_name(f)) == 0)
+            break;
+    }
+    mcring_ring_free(ring);
+    /* The real second server holds the true value. */
+    mcring_options *o2 = opts_for(srv[1].name, NULL);
+    mcring_client *c2 = client_for(o2);
+    cr_assert_eq(mcring_set(c2, key, strlen(key), "real", 4, 0, 0), MCRING_OK);
+    mcring_async *a2;
+    cr_assert_eq(driver.new_async(&a2, c, loop), 0);
+
+    got_item right = {0};
+    cr_assert_eq(mcring_async_get(a2, key, strlen(key), on_item, &right), 0);
+    wait_calls(&right.calls, 1);
+    cr_assert_eq(right.rc, MCRING_OK, "%s", mcring_err_name(right.rc));
+    cr_assert_str_eq(right.value, "fake", "its own token: the fake's value");
+    cr_assert_geq(atomic_load(&t.mg_lines), 1, "sent as a meta command");
+
+    /* Another token: the connection ends and the get fails over to the
+     * real server; never the fake's value. */
+    atomic_store(&t.wrong, true);
+    got_item wrong = {0};
+    cr_assert_eq(mcring_async_get(a2, key, strlen(key), on_item, &wrong), 0);
+    wait_calls(&wrong.calls, 1);
+    cr_assert_eq(wrong.rc, MCRING_OK, "%s", mcring_err_name(wrong.rc));
+    cr_assert_str_eq(wrong.value, "real");
+    cr_assert_eq(atomic_load(&t.other_lines), 0, "only meta commands");
+    mcring_server_stats st[2];
+    mcring_client_server_stats(c, st, 2);
+    int fi = strcmp(st[0].name, fake_name(f)) == 0 ? 0 : 1;
+    cr_assert_geq(st[fi].errors, 1, "the fake was charged");
+
+    mcring_async_free(a2);
+    for (int i = 0; i < 5; i++)
+        driver.turn(loop);
+    mcring_client_free(c);
+    mcring_options_free(o);
+    mcring_client_free(c2);
+    mcring_options_free(o2);
+    fake_stop(f);
 }
