@@ -12,6 +12,7 @@
  * ASan/LSan by tools/check.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -869,5 +870,132 @@ Test(ASYNC_SUITE, with_protocol_meta_a_reply_must_carry_its_token)
     mcring_options_free(o);
     mcring_client_free(c2);
     mcring_options_free(o2);
+    fake_stop(f);
+}
+
+/* ---- single flight: an async write closes the blocking gets in flight ----*/
+
+/* A text server whose first get is answered only when released, with the
+ * value it had then; later gets and sets are answered at once. */
+typedef struct held_server {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool released;
+    int gets;
+    bool expect_data;
+    char value[32];
+} held_server;
+
+static fake_action answer_held(int fd, const char *line, size_t len, void *ud)
+{
+    held_server *h = ud;
+    char out[160];
+    pthread_mutex_lock(&h->lock);
+    if (h->expect_data) {
+        h->expect_data = false;
+        snprintf(h->value, sizeof(h->value), "%.*s", (int)len, line);
+        pthread_mutex_unlock(&h->lock);
+        fake_puts(fd, "STORED\r\n");
+        return FAKE_KEEP;
+    }
+    if (len > 4 && memcmp(line, "set ", 4) == 0) {
+        h->expect_data = true;
+        pthread_mutex_unlock(&h->lock);
+        return FAKE_KEEP;
+    }
+    if (len > 4 && memcmp(line, "get ", 4) == 0) {
+        char value[32];
+        snprintf(value, sizeof(value), "%s", h->value);
+        if (++h->gets == 1) {
+            pthread_cond_broadcast(&h->cond);
+            while (!h->released)
+                pthread_cond_wait(&h->cond, &h->lock);
+        }
+        pthread_mutex_unlock(&h->lock);
+        snprintf(out, sizeof(out), "VALUE %.*s 0 %zu\r\n%s\r\nEND\r\n",
+                 (int)len - 4, line + 4, strlen(value), value);
+        fake_puts(fd, out);
+        return FAKE_KEEP;
+    }
+    pthread_mutex_unlock(&h->lock);
+    fake_puts(fd, "ERROR\r\n");
+    return FAKE_KEEP;
+}
+
+typedef struct blocking_get {
+    mcring_client *c;
+    int rc;
+    char value[32];
+    atomic_bool done;
+} blocking_get;
+
+static void *run_blocking_get(void *p)
+{
+    blocking_get *g = p;
+    mcring_item it = MCRING_ITEM_INIT;
+    g->rc = mcring_get(g->c, "sfk", 3, &it);
+    if (g->rc == MCRING_OK)
+        snprintf(g->value, sizeof(g->value), "%.*s", (int)it.len,
+                 (const char *)it.data);
+    mcring_item_release(&it);
+    atomic_store(&g->done, true);
+    return NULL;
+}
+
+Test(ASYNC_SUITE, an_async_write_closes_the_blocking_gets_in_flight)
+{
+    held_server h = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                     .cond = PTHREAD_COND_INITIALIZER,
+                     .value = "old"};
+    fake_server *f = fake_start(answer_held, &h);
+    mcring_options *o = opts_for(fake_name(f), "single_flight", "true",
+                                 "io_timeout", "5", "key_mode", "raw", NULL);
+    char err[128];
+    cr_assert_eq(mcring_options_set(o, "protocol", "text", err, sizeof(err)),
+                 0, "%s", err);
+    mcring_client *c = client_for(o);
+    mcring_async *a2;
+    cr_assert_eq(driver.new_async(&a2, c, loop), 0);
+
+    /* A's get reaches the server, which holds its answer ("old"). */
+    blocking_get ga = {.c = c}, gb = {.c = c};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, run_blocking_get, &ga);
+    pthread_mutex_lock(&h.lock);
+    while (h.gets == 0)
+        pthread_cond_wait(&h.cond, &h.lock);
+    pthread_mutex_unlock(&h.lock);
+
+    /* The loop writes "new" and is told so. */
+    record set = {0};
+    cr_assert_eq(mcring_async_set(a2, "sfk", 3, "new", 3, 0, 0, on_done,
+                                  &set),
+                 0);
+    wait_calls(&set.calls, 1);
+    cr_assert_eq(set.rc, MCRING_OK);
+
+    /* B's get, after the write completed, must not share A's: it asks
+     * the server itself and reads "new" while A is still held. */
+    pthread_create(&tb, NULL, run_blocking_get, &gb);
+    for (double end = now_s() + 3; !atomic_load(&gb.done) && now_s() < end;)
+        usleep(1000);
+    bool b_done_first = atomic_load(&gb.done);
+    pthread_mutex_lock(&h.lock);
+    h.released = true;
+    pthread_cond_broadcast(&h.cond);
+    pthread_mutex_unlock(&h.lock);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    cr_assert(b_done_first, "B waited for A's reply: it joined A's get");
+    cr_assert_eq(gb.rc, MCRING_OK);
+    cr_assert_str_eq(gb.value, "new");
+    cr_assert_eq(ga.rc, MCRING_OK);
+    cr_assert_str_eq(ga.value, "old");
+
+    mcring_async_free(a2);
+    for (int i = 0; i < 5; i++)
+        driver.turn(loop);
+    mcring_client_free(c);
+    mcring_options_free(o);
     fake_stop(f);
 }
