@@ -74,6 +74,7 @@ struct areq {
     int step;            /* arith */
     int64_t pool_deadline; /* while waiting for a place */
     int64_t start;       /* multi: when it was submitted (metrics.h) */
+    unsigned round;      /* multi: the op's round that sent it */
     areq *next;          /* backlog, completion queue */
     bool done;
     bool connect_failed; /* its connection never opened */
@@ -786,7 +787,7 @@ static void record_multi(aop *op, areq *r, int result)
         return;
     bool get = op->kind == AOP_MGET;
     attempt_info info = {get ? MCRING_OP_GET_MULTI : MCRING_OP_SET_MULTI, 0,
-                         r->count, op->attempts};
+                         r->count, r->round};
     uint64_t hits = 0, misses = 0;
     for (size_t i = 0; i < r->count; i++) {
         uint32_t k = r->members[i];
@@ -999,6 +1000,10 @@ static void single_next(aop *op, int last_rc)
     finish(op, last_rc);
 }
 
+/* ma requests an incr or decr makes before MCRING_ERACE (ops.c's
+ * ARITH_ROUNDS). */
+#define META_ARITH_TRIES 3
+
 /* The outcome of a meta attempt whose reply was read. */
 static void meta_done(aop *op, areq *r)
 {
@@ -1010,8 +1015,8 @@ static void meta_done(aop *op, areq *r)
     if (op->kind == AOP_ARITH &&
         (outcome == MCRING_NOT_STORED || outcome == MCRING_MISS)) {
         /* The create raced with another's: again, as Swift does after
-         * NOT_STORED. */
-        if (op->rounds >= 5) {
+         * NOT_STORED, as many times as the blocking call (ops.c). */
+        if (op->rounds + 1 >= META_ARITH_TRIES) {
             record_single(op, sv, MCRING_ERACE);
             finish(op, MCRING_ERACE);
             return;
@@ -1044,6 +1049,8 @@ static void single_done(aop *op, areq *r)
     int rc = r->pr.result;
     if (!r->connect_failed)
         op->connected = true;
+    if (rc == 0)
+        health_ok(&sv->health); /* a reply came: no timeouts in a row */
     if (rc != 0) {
         /* The connection failed under it: counted by the connection. */
         record_single(op, sv, rc);
@@ -1177,6 +1184,7 @@ static int multi_request(aop *op, server *sv, uint32_t *members, size_t count)
         return MCRING_ENOMEM;
     r->members = members;
     r->count = count;
+    r->round = op->attempts;
     if (op->kind == AOP_MGET) {
         size_t len = 5;
         for (size_t i = 0; i < count; i++)
@@ -1238,15 +1246,20 @@ static void multi_round(aop *op)
     size_t nsrv = st->ring->nservers;
     uint32_t *assigned = malloc(op->n * sizeof(*assigned));
     uint32_t *count = calloc(nsrv, sizeof(*count));
-    if (assigned == NULL || count == NULL) {
+    /* Whether each server is passed by, asked once per round (it counts
+     * a fast failure per server, not per key). */
+    signed char *usable = malloc(nsrv);
+    if (assigned == NULL || count == NULL || usable == NULL) {
         free(assigned);
         free(count);
+        free(usable);
         for (size_t k = 0; k < op->n; k++)
             if (op->status[k] == PENDING)
                 op->status[k] = MCRING_ENOMEM;
         multi_maybe_done(op);
         return;
     }
+    memset(usable, -1, nsrv);
     for (size_t k = 0; k < op->n; k++) {
         assigned[k] = NO_SERVER;
         if (op->status[k] != PENDING)
@@ -1256,7 +1269,11 @@ static void multi_round(aop *op)
             if (s == NO_SERVER)
                 break;
             /* An error-limited server uses up its try, as in Swift. */
-            if (op->failed_srv[s] || server_passed_by(st, st->servers[s]))
+            if (op->failed_srv[s])
+                continue;
+            if (usable[s] < 0)
+                usable[s] = !server_passed_by(st, st->servers[s]);
+            if (!usable[s])
                 continue;
             assigned[k] = s;
             count[s]++;
@@ -1288,6 +1305,7 @@ static void multi_round(aop *op)
     }
     free(assigned);
     free(count);
+    free(usable);
     multi_maybe_done(op);
 }
 
@@ -1297,6 +1315,8 @@ static void multi_done(aop *op, areq *r)
     int rc = r->pr.result;
     if (!r->connect_failed)
         op->connected = true;
+    if (rc == 0)
+        health_ok(&r->sv->health); /* a reply came: no timeouts in a row */
     phase ph = PHASE_TALK;
     const char *detail = r->pr.reader->detail;
     if (rc == 0 && op->kind == AOP_MGET && r->get.outcome != 0)
@@ -1868,6 +1888,10 @@ static int multi_prepare_keys(aop *op, const mcring_key *keys, size_t n,
         int rc = key_prepare(&st->set, keys[k].data, keys[k].len, &ko);
         if (rc != 0)
             return rc;
+        /* Multi-key requests are classic lines in either protocol: a raw
+         * key meta mode would send base64-encoded cannot go in them. */
+        if (!proto_key_valid(ko.wire, ko.wire_len))
+            return MCRING_EKEY;
         memcpy(op->md5[k], ko.kh.md5, MD5_LEN);
         op->keys[k].data = dup_mem(ko.wire, ko.wire_len);
         if (op->keys[k].data == NULL)

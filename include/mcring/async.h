@@ -41,8 +41,10 @@
  * counters, histograms and trace hook (mcring/metrics.h: every attempt is
  * recorded, on the loop's thread), and the protocol option: with
  * protocol = meta its single-key operations go as meta commands whose
- * replies carry their tokens (its multi-key ones as classic get and set
- * lines, fenced). What it does not do (yet): it has no gutter pool, no leases and no single flight (its writes do close the
+ * replies carry their tokens, while its multi-key ones stay classic get
+ * and set lines — so they refuse, with MCRING_EKEY, a raw key those lines
+ * cannot carry (a space, a control byte) that meta mode would otherwise
+ * send base64-encoded. What it does not do (yet): it has no gutter pool, no leases and no single flight (its writes do close the
  * blocking calls' gets in flight to newcomers), the connect limits
  * (connect_rate, connect_concurrency) do not bound its connects (which are
  * counted in connect_attempts all the same), and of the commands it

@@ -76,6 +76,16 @@ static void run_all(void)
     }
 }
 
+/* Turns the loop until *calls reaches want. */
+static void wait_calls(const int *calls, int want)
+{
+    double end = now_s() + 20;
+    while (*calls < want) {
+        cr_assert_lt(now_s(), end, "a callback never ran");
+        driver.turn(loop);
+    }
+}
+
 /* ---- callbacks that record ---------------------------------------------- */
 
 typedef struct record {
@@ -663,6 +673,26 @@ Test(ASYNC_SUITE, a_server_the_prober_holds_down_is_passed_by)
                  "the loop never dialled the server held down");
     cr_assert_geq(st[d].fast_fails, fast + N);
 
+    /* A multi-key get of 20 keys placed on it: one fast failure for the
+     * server, not one per key. */
+    mcring_key many[20];
+    char mk[20][16];
+    for (int k = 0; k < 20; k++) {
+        snprintf(mk[k], sizeof(mk[k]), "m%d", k);
+        many[k] = (mcring_key){mk[k], strlen(mk[k])};
+    }
+    record mr = {0};
+    uint64_t fast_before = st[d].fast_fails;
+    cr_assert_eq(mcring_async_get_multi(a2, many, 20, key, strlen(key),
+                                        on_multi, &mr),
+                 0);
+    wait_calls(&mr.calls, 1);
+    cr_assert_eq(mr.rc, 0);
+    cr_assert_eq(mr.status[0], MCRING_MISS, "from the next server");
+    mcring_client_server_stats(c, st, 2);
+    cr_assert_eq(st[d].fast_fails, fast_before + 1);
+    cr_assert_eq(st[d].connect_attempts, dials);
+
     mcring_async_free(a2);
     for (int k = 0; k < 5; k++)
         driver.turn(loop);
@@ -690,16 +720,6 @@ static void on_item(mcring_async *a, int rc, const mcring_item *it, void *ud)
         g->flags = it->flags;
         snprintf(g->value, sizeof(g->value), "%.*s", (int)it->len,
                  (const char *)it->data);
-    }
-}
-
-/* Turns the loop until *calls reaches want. */
-static void wait_calls(const int *calls, int want)
-{
-    double end = now_s() + 20;
-    while (*calls < want) {
-        cr_assert_lt(now_s(), end, "a callback never ran");
-        driver.turn(loop);
     }
 }
 
@@ -992,6 +1012,148 @@ Test(ASYNC_SUITE, an_async_write_closes_the_blocking_gets_in_flight)
     cr_assert_eq(ga.rc, MCRING_OK);
     cr_assert_str_eq(ga.value, "old");
 
+    mcring_async_free(a2);
+    for (int i = 0; i < 5; i++)
+        driver.turn(loop);
+    mcring_client_free(c);
+    mcring_options_free(o);
+    fake_stop(f);
+}
+
+/* ---- keys a multi-key request cannot carry --------------------------------*/
+
+Test(ASYNC_SUITE, multi_key_calls_refuse_keys_their_lines_cannot_carry)
+{
+    /* Meta mode takes any raw key for single-key calls (base64), but the
+     * multi-key ones go as classic lines: such a key is the caller's
+     * error, and nothing reaches a server. */
+    char names[160];
+    snprintf(names, sizeof(names), "%s,%s", srv[0].name, srv[1].name);
+    mcring_options *o = opts_for(names, "protocol", "meta", "key_mode", "raw",
+                                 NULL);
+    mcring_client *c = client_for(o);
+    mcring_async *a2;
+    cr_assert_eq(driver.new_async(&a2, c, loop), 0);
+    cr_assert_eq(mcring_set(c, "victim", 6, "v", 1, 0, 0), MCRING_OK);
+    record r = {0};
+    const char *bad[] = {"ab cd", "zz\r\ndelete victim", "tab\tkey"};
+    for (int i = 0; i < 3; i++) {
+        mcring_key k[2] = {{"fine", 4}, {bad[i], strlen(bad[i])}};
+        cr_assert_eq(mcring_async_get_multi(a2, k, 2, NULL, 0, on_multi, &r),
+                     MCRING_EKEY, "%s", bad[i]);
+        mcring_kv kv[1] = {{bad[i], strlen(bad[i]), "x", 1, 0}};
+        cr_assert_eq(mcring_async_set_multi(a2, kv, 1, NULL, 0, 0,
+                                            on_set_multi, &r),
+                     MCRING_EKEY, "%s", bad[i]);
+    }
+    for (int i = 0; i < 5; i++)
+        driver.turn(loop);
+    cr_assert_eq(r.calls, 0, "an error return never calls back");
+    mcring_item it = MCRING_ITEM_INIT;
+    cr_assert_eq(mcring_get(c, "victim", 6, &it), MCRING_OK,
+                 "no command went through in a key");
+    /* The single-key calls still take them (base64 in meta commands). */
+    got_item g = {0};
+    cr_assert_eq(mcring_async_set(a2, "ab cd", 5, "sp", 2, 0, 0, on_done, &r),
+                 0);
+    wait_calls(&r.calls, 1);
+    cr_assert_eq(r.rc, MCRING_OK);
+    cr_assert_eq(mcring_async_get(a2, "ab cd", 5, on_item, &g), 0);
+    wait_calls(&g.calls, 1);
+    cr_assert_str_eq(g.value, "sp");
+    mcring_server_stats st[2];
+    mcring_client_server_stats(c, st, 2);
+    cr_assert_eq(st[0].errors + st[1].errors, 0);
+    mcring_item_release(&it);
+    mcring_async_free(a2);
+    for (int i = 0; i < 5; i++)
+        driver.turn(loop);
+    mcring_client_free(c);
+    mcring_options_free(o);
+}
+
+/* ---- health: a reply ends a run of timeouts --------------------------------*/
+
+/* A text server that never answers gets of keys starting "slow" (nor the
+ * fence after them); it answers the others. */
+static fake_action answer_unless_slow(int fd, const char *line, size_t len,
+                                      void *ud)
+{
+    atomic_int *stalled_fd = ud; /* the connection a slow get stalled */
+    if (len == 2 && memcmp(line, "mn", 2) == 0) {
+        if (fd != atomic_load(stalled_fd))
+            fake_puts(fd, "MN\r\n");
+        return FAKE_KEEP;
+    }
+    if (len > 8 && memcmp(line, "get slow", 8) == 0) {
+        atomic_store(stalled_fd, fd);
+        return FAKE_KEEP;
+    }
+    if (len > 4 && memcmp(line, "get ", 4) == 0) {
+        char out[300];
+        if (fd == atomic_load(stalled_fd))
+            atomic_store(stalled_fd, -1); /* a reused descriptor number */
+        snprintf(out, sizeof(out), "VALUE %.*s 0 1\r\nx\r\nEND\r\n",
+                 (int)len - 4, line + 4);
+        fake_puts(fd, out);
+        return FAKE_KEEP;
+    }
+    fake_puts(fd, "ERROR\r\n");
+    return FAKE_KEEP;
+}
+
+/* A key named prefix-N whose first server is `first`, into buf. */
+static void key_first_on(mcring_client *c, const char *prefix,
+                         const char *first, char *buf, size_t len)
+{
+    mcring_ring *ring = mcring_client_ring_ref(c);
+    for (int i = 0;; i++) {
+        cr_assert_lt(i, 100000);
+        snprintf(buf, len, "%s-%d", prefix, i);
+        size_t idx;
+        if (mcring_ring_locate(ring, buf, strlen(buf), &idx, 1) == 1 &&
+            strcmp(mcring_ring_server(ring, idx), first) == 0)
+            break;
+    }
+    mcring_ring_free(ring);
+}
+
+Test(ASYNC_SUITE, timeouts_between_answers_are_not_timeouts_in_a_row)
+{
+    static atomic_int stalled_fd = -1;
+    fake_server *f = fake_start(answer_unless_slow, &stalled_fd);
+    fake_set_raw_fences(f, true);
+    char names[160], slow[32], fast[32];
+    snprintf(names, sizeof(names), "%s,%s", fake_name(f), srv[1].name);
+    mcring_options *o = opts_for(
+        names, "server_health", "probe", "health_timeouts", "3",
+        "health_probe_interval", "5", "health_max_down", "1", "io_timeout",
+        "0.2", "key_mode", "raw", "tries", "1", NULL);
+    char err[128];
+    cr_assert_eq(mcring_options_set(o, "protocol", "text", err, sizeof(err)),
+                 0, "%s", err);
+    mcring_client *c = client_for(o);
+    key_first_on(c, "slow", fake_name(f), slow, sizeof(slow));
+    key_first_on(c, "fast", fake_name(f), fast, sizeof(fast));
+    mcring_async *a2;
+    cr_assert_eq(driver.new_async(&a2, c, loop), 0);
+    for (int i = 0; i < 4; i++) {
+        got_item s1 = {0}, f1 = {0};
+        cr_assert_eq(mcring_async_get(a2, slow, strlen(slow), on_item, &s1),
+                     0);
+        wait_calls(&s1.calls, 1);
+        cr_assert_eq(s1.rc, MCRING_ETIMEOUT, "%s", mcring_err_name(s1.rc));
+        cr_assert_eq(mcring_async_get(a2, fast, strlen(fast), on_item, &f1),
+                     0);
+        wait_calls(&f1.calls, 1);
+        cr_assert_eq(f1.rc, MCRING_OK, "round %d: %s", i,
+                     mcring_err_name(f1.rc));
+    }
+    mcring_server_stats st[2];
+    mcring_client_server_stats(c, st, 2);
+    int fi = strcmp(st[0].name, fake_name(f)) == 0 ? 0 : 1;
+    cr_assert_eq(st[fi].health, MCRING_HEALTH_UP,
+                 "four timeouts, each followed by an answer, are no run");
     mcring_async_free(a2);
     for (int i = 0; i < 5; i++)
         driver.turn(loop);
