@@ -29,6 +29,7 @@
 #include "client.h"
 #include "clock.h"
 #include "command.h"
+#include "compress.h"
 #include "flight.h"
 #include "request.h"
 #include "strmap.h"
@@ -686,6 +687,14 @@ static void finish(aop *op, int rc)
 static void call_back(mcring_async *a, aop *op)
 {
     int rc = op->rc;
+    /* Values read compressed are handed on decompressed, as the blocking
+     * calls hand them (compress.h). */
+    compress_stats *cs = &a->client->compress;
+    const compress_config *cc = &op->st->set.compress;
+    if (op->kind == AOP_GET)
+        rc = compress_unpack(cs, cc, &op->item, rc);
+    if (op->kind == AOP_MGET && rc != MCRING_ENOMEM && rc != MCRING_ECANCELED)
+        rc = compress_unpack_many(cs, cc, op->items, op->status, op->n);
     switch (op->kind) {
     case AOP_GET:
         ((mcring_async_get_cb)op->cb)(a, rc,
@@ -1690,14 +1699,22 @@ static int store_start(mcring_async *a, store_mode mode, const void *key,
     if (rc == 0 && op->st->set.item_size_max != 0 &&
         value_len > op->st->set.item_size_max)
         rc = MCRING_ETOOLARGE;
-    if (rc == 0 && (op->value = dup_mem(value, value_len)) == NULL)
+    /* set compresses as mcring_set does (compress.h); the other storage
+     * commands, as their blocking forms, store the bytes given. */
+    packed_value p = {value != NULL ? value : "", value_len,
+                      uses_ttl ? flags : 0, NULL};
+    if (rc == 0 && mode == STORE_SET)
+        rc = compress_pack(&a->client->compress, &op->st->set.compress, p.data,
+                           p.len, p.flags, &p);
+    if (rc == 0 && (op->value = dup_mem(p.data, p.len)) == NULL)
         rc = MCRING_ENOMEM;
+    packed_release(&p);
     if (rc != 0) {
         op_free(op);
         return rc;
     }
-    op->value_len = value_len;
-    op->flags = uses_ttl ? flags : 0;
+    op->value_len = p.len;
+    op->flags = p.flags;
     return single_start(a, op, key, key_len);
 }
 
@@ -1970,16 +1987,24 @@ int mcring_async_set_multi(mcring_async *a, const mcring_kv *kvs, size_t n,
     }
     size_t off = 0;
     for (size_t k = 0; rc == 0 && k < n; k++) {
-        op->values[k] = dup_mem(kvs[k].value, kvs[k].value_len);
+        /* As mcring_set_multi: compressed on the way (compress.h). */
+        packed_value p;
+        rc = compress_pack(&a->client->compress, &op->st->set.compress,
+                           kvs[k].value ? kvs[k].value : "", kvs[k].value_len,
+                           kvs[k].flags, &p);
+        if (rc != 0)
+            break;
+        op->values[k] = dup_mem(p.data, p.len);
+        packed_release(&p);
         if (op->values[k] == NULL) {
             rc = MCRING_ENOMEM;
             break;
         }
-        op->value_lens[k] = kvs[k].value_len;
+        op->value_lens[k] = p.len;
         op->head_off[k] = off;
         op->head_len[k] = proto_storage_header(
             op->headers + off, "set", op->keys[k].data, op->keys[k].len,
-            kvs[k].flags, exptime, kvs[k].value_len);
+            p.flags, exptime, p.len);
         off += op->head_len[k];
     }
     if (rc != 0) {

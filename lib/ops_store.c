@@ -7,6 +7,7 @@
 
 #include "client.h"
 #include "command.h"
+#include "compress.h"
 #include "flight.h"
 #include "request.h"
 
@@ -27,6 +28,10 @@ static int run(mcring_client *c, const void *key, size_t key_len, double ttl,
         rc = MCRING_ETOOLARGE;
     if (rc == 0) {
         rc = command_run(st, &k, &k.kh, cmd);
+        /* Reads hand values on decompressed, as mcring_get does. */
+        if (cmd->kind == CMD_GET)
+            rc = compress_unpack(&c->compress, &st->set.compress, cmd->item,
+                                 rc);
         if (writes)
             flight_wrote(c, st, &k);
         if (rc == MCRING_OK && cmd->kind == CMD_STORE &&

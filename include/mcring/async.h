@@ -37,8 +37,10 @@
  *    Unix socket paths) to keep the loop from ever waiting.
  *
  * What it shares with the blocking calls: each server's error limiting
- * and health (a server the client's prober holds down is passed by), its
- * counters, histograms and trace hook (mcring/metrics.h: every attempt is
+ * and health (a server the client's prober holds down is passed by), the
+ * compression layer (set and set_multi compress, every read decompresses,
+ * as mcring_set and mcring_get do), its counters, histograms and trace
+ * hook (mcring/metrics.h: every attempt is
  * recorded, on the loop's thread), and the protocol option: with
  * protocol = meta its single-key operations go as meta commands whose
  * replies carry their tokens, while its multi-key ones stay classic get

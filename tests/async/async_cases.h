@@ -1161,3 +1161,115 @@ Test(ASYNC_SUITE, timeouts_between_answers_are_not_timeouts_in_a_row)
     mcring_options_free(o);
     fake_stop(f);
 }
+
+/* ---- compression ------------------------------------------------------------*/
+
+/* What a get of a large value read: checked against `expect`. */
+typedef struct big_read {
+    int calls, rc;
+    size_t len;
+    uint32_t flags;
+    bool same;
+    const char *expect;
+    size_t expect_len;
+} big_read;
+
+static void on_big(mcring_async *a, int rc, const mcring_item *it, void *ud)
+{
+    (void)a;
+    big_read *g = ud;
+    g->calls++;
+    g->rc = rc;
+    if (it != NULL) {
+        g->len = it->len;
+        g->flags = it->flags;
+        g->same = it->len == g->expect_len &&
+                  memcmp(it->data, g->expect, it->len) == 0;
+    }
+}
+
+static void on_big_multi(mcring_async *a, int rc, size_t n,
+                         const mcring_item *items, const int *status,
+                         void *ud)
+{
+    (void)a;
+    big_read *g = ud;
+    g->calls++;
+    g->rc = rc;
+    if (n == 2 && status[0] == MCRING_OK && status[1] == MCRING_OK) {
+        g->len = items[0].len;
+        g->flags = items[0].flags;
+        g->same = items[0].len == g->expect_len &&
+                  memcmp(items[0].data, g->expect, items[0].len) == 0 &&
+                  items[1].len == 5 && memcmp(items[1].data, "short", 5) == 0;
+    }
+}
+
+Test(ASYNC_SUITE, values_are_compressed_and_decompressed_as_by_the_blocking_calls)
+{
+    char names[160];
+    snprintf(names, sizeof(names), "%s,%s", srv[0].name, srv[1].name);
+    mcring_options *o = opts_for(names, "compression", "zstd", NULL);
+    mcring_client *c = client_for(o);
+    /* A client without the layer sees what the servers hold. */
+    mcring_options *ro = opts_for(names, NULL);
+    mcring_client *raw = client_for(ro);
+    mcring_async *a2;
+    cr_assert_eq(driver.new_async(&a2, c, loop), 0);
+    enum { LEN = 6000 };
+    char *big = malloc(LEN);
+    for (int i = 0; i < LEN; i++)
+        big[i] = (char)('a' + (i * 7) % 13);
+
+    record set = {0}, mset = {0};
+    cr_assert_eq(mcring_async_set(a2, "zbig", 4, big, LEN, 5 << 16, 0,
+                                  on_done, &set),
+                 0);
+    mcring_kv kv[2] = {{"zm1", 3, big, LEN, 0}, {"zm2", 3, "short", 5, 0}};
+    cr_assert_eq(mcring_async_set_multi(a2, kv, 2, NULL, 0, 0, on_set_multi,
+                                        &mset),
+                 0);
+    wait_calls(&set.calls, 1);
+    wait_calls(&mset.calls, 1);
+    cr_assert_eq(set.rc, MCRING_OK);
+    cr_assert_eq(mset.rc, 0);
+    mcring_item it = MCRING_ITEM_INIT;
+    cr_assert_eq(mcring_get(raw, "zbig", 4, &it), MCRING_OK);
+    cr_assert_eq(it.flags, (5u << 16) | MCRING_FLAG_ZSTD, "stored compressed");
+    cr_assert_lt(it.len, LEN / 4);
+    cr_assert_eq(mcring_get(raw, "zm1", 3, &it), MCRING_OK);
+    cr_assert_eq(it.flags, MCRING_FLAG_ZSTD);
+    cr_assert_eq(mcring_get(raw, "zm2", 3, &it), MCRING_OK);
+    cr_assert_eq(it.flags, 0, "a short value as it was");
+
+    /* Read back through the loop: the caller's bytes and flags. */
+    big_read g = {.expect = big, .expect_len = LEN};
+    big_read gs = g, m = g;
+    cr_assert_eq(mcring_async_get(a2, "zbig", 4, on_big, &g), 0);
+    cr_assert_eq(mcring_async_gets(a2, "zbig", 4, on_big, &gs), 0);
+    mcring_key keys[2] = {{"zm1", 3}, {"zm2", 3}};
+    cr_assert_eq(mcring_async_get_multi(a2, keys, 2, NULL, 0, on_big_multi,
+                                        &m),
+                 0);
+    wait_calls(&g.calls, 1);
+    wait_calls(&gs.calls, 1);
+    wait_calls(&m.calls, 1);
+    cr_assert_eq(g.rc, MCRING_OK, "%s", mcring_err_name(g.rc));
+    cr_assert(g.same, "get: %zu bytes", g.len);
+    cr_assert_eq(g.flags, 5u << 16);
+    cr_assert_eq(gs.rc, MCRING_OK);
+    cr_assert(gs.same, "gets: %zu bytes", gs.len);
+    cr_assert_eq(m.rc, 0);
+    cr_assert(m.same, "get_multi: %zu bytes", m.len);
+    cr_assert_eq(m.flags, 0);
+
+    mcring_async_free(a2);
+    for (int i = 0; i < 5; i++)
+        driver.turn(loop);
+    free(big);
+    mcring_item_release(&it);
+    mcring_client_free(raw);
+    mcring_options_free(ro);
+    mcring_client_free(c);
+    mcring_options_free(o);
+}

@@ -170,6 +170,21 @@ Test(compression, multi_key_calls_compress_and_decompress_each_value)
         cr_assert_eq(flags, (uint32_t)i << 16 | (i % 2 ? 0 : MCRING_FLAG_ZSTD),
                      "key %d: flags %u, %zu bytes", i, flags, len);
     }
+    /* gets, gat and gats read a compressed value as mcring_get does. */
+    mcring_item one = MCRING_ITEM_INIT;
+    cr_assert_eq(mcring_gets(c, keys[0], strlen(keys[0]), &one), MCRING_OK);
+    cr_assert_eq(one.len, kvs[0].value_len);
+    cr_assert(memcmp(one.data, values[0], one.len) == 0);
+    cr_assert_eq(one.flags, 0);
+    cr_assert_neq(one.cas, 0);
+    cr_assert_eq(mcring_gat(c, keys[2], strlen(keys[2]), 0, &one), MCRING_OK);
+    cr_assert_eq(one.len, kvs[2].value_len);
+    cr_assert(memcmp(one.data, values[2], one.len) == 0);
+    cr_assert_eq(mcring_gats(c, keys[4], strlen(keys[4]), 0, &one),
+                 MCRING_OK);
+    cr_assert_eq(one.flags, 4u << 16);
+    cr_assert(memcmp(one.data, values[4], one.len) == 0);
+    mcring_item_release(&one);
     mcring_item items[N] = {0};
     cr_assert_eq(mcring_get_multi(c, k, N, NULL, 0, items, status), 0);
     for (int i = 0; i < N; i++) {
