@@ -8,6 +8,7 @@
 #include "client.h"
 #include "clock.h"
 #include "command.h"
+#include "compress.h"
 #include "flight.h"
 #include "request.h"
 
@@ -51,6 +52,17 @@ int mcring_lease_get(mcring_client *c, const void *key, size_t key_len,
                    .vivify = st->set.lease_ttl,
                    .recache = st->set.lease_recache};
     rc = command_run(st, &k, &k.kh, &cmd);
+    /* A value read compressed is handed on decompressed, as by mcring_get
+     * (compress.h); a stale one or a winner's old one too, keeping what
+     * the lease says unless memory ran out. */
+    if (rc == MCRING_OK || rc == MCRING_UNDECODABLE) {
+        rc = compress_unpack(&c->compress, &st->set.compress, item, rc);
+    } else if (rc == MCRING_STALE || rc == MCRING_WON) {
+        int u = compress_unpack(&c->compress, &st->set.compress, item,
+                                MCRING_OK);
+        if (u == MCRING_ENOMEM)
+            rc = u;
+    }
     state_leave();
     if (rc == MCRING_OK || rc == MCRING_UNDECODABLE || rc == MCRING_STALE ||
         rc == MCRING_WON || rc == MCRING_WAIT) {
@@ -104,18 +116,25 @@ int mcring_lease_fill(mcring_client *c, const void *key, size_t key_len,
     if (st == NULL)
         return rc;
     command cmd = {.kind = CMD_STORE, .mode = STORE_SET,
-                   .value = value != NULL ? value : "",
-                   .value_len = value_len, .flags = flags,
                    .compare_cas = true, .cas = lease->token};
     rc = request_exptime(st, ttl, &cmd.exptime);
     if (rc == 0 && st->set.item_size_max != 0 &&
         value_len > st->set.item_size_max)
         rc = MCRING_ETOOLARGE;
+    /* Compressed on the way, as by mcring_set (compress.h). */
+    packed_value p;
+    if (rc == 0)
+        rc = compress_pack(&c->compress, &st->set.compress,
+                           value != NULL ? value : "", value_len, flags, &p);
     if (rc == 0) {
+        cmd.value = p.data;
+        cmd.value_len = p.len;
+        cmd.flags = p.flags;
         rc = command_run(st, &k, &k.kh, &cmd);
         flight_wrote(c, st, &k);
         if (rc == MCRING_OK)
-            warn_item_size(st, value_len);
+            warn_item_size(st, p.len);
+        packed_release(&p);
     }
     state_leave();
     return rc;
@@ -161,6 +180,10 @@ int mcring_set_versioned(mcring_client *c, const void *key, size_t key_len,
     if (rc == 0 && st->set.item_size_max != 0 &&
         value_len > st->set.item_size_max)
         rc = MCRING_ETOOLARGE;
+    packed_value p = {NULL, 0, 0, NULL};
+    if (rc == 0)
+        rc = compress_pack(&c->compress, &st->set.compress,
+                           value != NULL ? value : "", value_len, flags, &p);
     for (int round = 0; rc == 0 && round < VERSION_ROUNDS; round++) {
         command read = {.kind = CMD_CAS_READ};
         rc = command_run(st, &k, &k.kh, &read);
@@ -177,9 +200,9 @@ int mcring_set_versioned(mcring_client *c, const void *key, size_t key_len,
                        .cas = read.cas_read,
                        .has_version = true,
                        .version = version,
-                       .value = value != NULL ? value : "",
-                       .value_len = value_len,
-                       .flags = flags,
+                       .value = p.data,
+                       .value_len = p.len,
+                       .flags = p.flags,
                        .exptime = exptime};
         rc = command_run(st, &k, &k.kh, &put);
         if (rc == MCRING_NOT_STORED || rc == MCRING_EXISTS ||
@@ -188,6 +211,7 @@ int mcring_set_versioned(mcring_client *c, const void *key, size_t key_len,
         else
             break;
     }
+    packed_release(&p);
     flight_wrote(c, st, &k);
     state_leave();
     return rc;

@@ -431,3 +431,47 @@ Test(meta, quiet_batches_need_no_fences)
     mcring_client_free(c);
     mcring_options_free(o);
 }
+
+Test(meta, leases_go_through_the_compression_layer)
+{
+    mcring_options *o = opts_for(fleet.names, "protocol", "meta",
+                                 "compression", "zstd", NULL);
+    mcring_client *z = client_for(o);
+    enum { LEN = 5000 };
+    char *v1 = malloc(LEN), *v2 = malloc(LEN);
+    for (int i = 0; i < LEN; i++) {
+        v1[i] = (char)('a' + (i * 7) % 13);
+        v2[i] = (char)('A' + (i * 5) % 11);
+    }
+    mcring_item it = MCRING_ITEM_INIT;
+    mcring_lease w, x;
+    cr_assert_eq(mcring_lease_get(z, "Z", 1, &it, &w), MCRING_WON);
+    cr_assert_eq(mcring_lease_fill(z, "Z", 1, &w, v1, LEN, 1u << 16, 100),
+                 MCRING_OK);
+    /* Stored compressed (a client without the layer sees the bytes)... */
+    cr_assert_eq(mcring_get(meta, "Z", 1, &it), MCRING_OK);
+    cr_assert_eq(it.flags, (1u << 16) | MCRING_FLAG_ZSTD);
+    cr_assert_lt(it.len, LEN / 4);
+    /* ...and read back whole, fresh, stale and by the winner. */
+    cr_assert_eq(mcring_lease_get(z, "Z", 1, &it, &x), MCRING_OK);
+    cr_assert_eq(it.len, LEN);
+    cr_assert_eq(it.flags, 1u << 16);
+    cr_assert(memcmp(it.data, v1, LEN) == 0);
+    cr_assert_eq(mcring_lease_invalidate(z, "Z", 1, 30), MCRING_OK);
+    cr_assert_eq(mcring_lease_get(z, "Z", 1, &it, &w), MCRING_WON);
+    cr_assert_eq(it.len, LEN, "the winner's old value, decompressed");
+    cr_assert(memcmp(it.data, v1, LEN) == 0);
+    cr_assert_eq(mcring_lease_get(z, "Z", 1, &it, &x), MCRING_STALE);
+    cr_assert_eq(it.len, LEN, "the stale value, decompressed");
+    cr_assert(memcmp(it.data, v1, LEN) == 0);
+    cr_assert_eq(mcring_lease_fill(z, "Z", 1, &w, v2, LEN, 0, 100),
+                 MCRING_OK);
+    cr_assert_eq(mcring_get(z, "Z", 1, &it), MCRING_OK);
+    cr_assert_eq(it.len, LEN);
+    cr_assert(memcmp(it.data, v2, LEN) == 0);
+    mcring_item_release(&it);
+    free(v1);
+    free(v2);
+    mcring_client_free(z);
+    mcring_options_free(o);
+}
