@@ -48,9 +48,15 @@ enum aop_kind {
     AOP_DELETE,
     AOP_ARITH,
     AOP_TOUCH,
-    AOP_MGET,
-    AOP_MSET
+    AOP_MGET, /* get_multi, gets_multi (want_cas) */
+    AOP_MSET,
+    AOP_MTOUCH
 };
+
+static bool is_multi(int kind)
+{
+    return kind == AOP_MGET || kind == AOP_MSET || kind == AOP_MTOUCH;
+}
 enum arith_step { STEP_ARITH, STEP_ADD };
 enum aconn_status { AC_CLOSED, AC_CONNECTING, AC_OPEN };
 
@@ -717,6 +723,7 @@ static void call_back(mcring_async *a, aop *op)
                                         op->ud);
         break;
     case AOP_MSET:
+    case AOP_MTOUCH:
         ((mcring_async_set_multi_cb)op->cb)(a, rc, op->n, op->status, op->ud);
         break;
     }
@@ -795,8 +802,10 @@ static void record_multi(aop *op, areq *r, int result)
     if (!st->set.timed)
         return;
     bool get = op->kind == AOP_MGET;
-    attempt_info info = {get ? MCRING_OP_GET_MULTI : MCRING_OP_SET_MULTI, 0,
-                         r->count, r->round};
+    attempt_info info = {get                         ? MCRING_OP_GET_MULTI
+                         : op->kind == AOP_MTOUCH ? MCRING_OP_TOUCH_MULTI
+                                                  : MCRING_OP_SET_MULTI,
+                         0, r->count, r->round};
     uint64_t hits = 0, misses = 0;
     for (size_t i = 0; i < r->count; i++) {
         uint32_t k = r->members[i];
@@ -1195,7 +1204,8 @@ static int multi_request(aop *op, server *sv, uint32_t *members, size_t count)
     r->count = count;
     r->round = op->attempts;
     if (op->kind == AOP_MGET) {
-        size_t len = 5;
+        const char *cmd = op->want_cas ? "gets" : "get";
+        size_t len = 6;
         for (size_t i = 0; i < count; i++)
             len += 1 + op->keys[members[i]].len;
         r->line = malloc(len);
@@ -1204,8 +1214,8 @@ static int multi_request(aop *op, server *sv, uint32_t *members, size_t count)
             return MCRING_ENOMEM;
         }
         char *p = r->line;
-        memcpy(p, "get", 3);
-        p += 3;
+        memcpy(p, cmd, strlen(cmd));
+        p += strlen(cmd);
         for (size_t i = 0; i < count; i++) {
             const mcring_key *k = &op->keys[members[i]];
             *p++ = ' ';
@@ -1220,6 +1230,24 @@ static int multi_request(aop *op, server *sv, uint32_t *members, size_t count)
         get_reader_init(&r->get, op->keys, members, count, op->items,
                         op->status, op->st->set.item_size_max);
         r->pr.reader = &r->get.base;
+    } else if (op->kind == AOP_MTOUCH) {
+        /* One touch line per key, written together. */
+        r->line = malloc(count * PROTO_HEADER_MAX);
+        r->results = malloc(count * sizeof(int));
+        if (r->line == NULL || r->results == NULL) {
+            areq_free(r);
+            return MCRING_ENOMEM;
+        }
+        size_t len = 0;
+        for (size_t i = 0; i < count; i++) {
+            const mcring_key *k = &op->keys[members[i]];
+            len += proto_touch(r->line + len, k->data, k->len, op->exptime);
+        }
+        r->iov[0] = (struct iovec){r->line, len};
+        r->pr.iov = r->iov;
+        r->pr.iovcnt = 1;
+        line_reader_init(&r->lines, count, classify_touch, r->results, NULL);
+        r->pr.reader = &r->lines.base;
     } else {
         r->iovs = malloc(3 * count * sizeof(*r->iovs));
         r->results = malloc(count * sizeof(int));
@@ -1337,7 +1365,8 @@ static void multi_done(aop *op, areq *r)
                 ph = PHASE_SET;
                 break;
             }
-    if (rc == 0 && op->kind == AOP_MSET)
+    /* Each key's own outcome, as the blocking calls keep them. */
+    if (rc == 0 && (op->kind == AOP_MSET || op->kind == AOP_MTOUCH))
         for (size_t i = 0; i < r->count; i++)
             op->status[r->members[i]] = r->results[i];
     record_multi(op, r, rc);
@@ -1383,7 +1412,7 @@ static void process(mcring_async *a)
         if (op != NULL) {
             op->live--;
             if (!op->called && !a->freeing) {
-                if (op->kind == AOP_MGET || op->kind == AOP_MSET)
+                if (is_multi(op->kind))
                     multi_done(op, r);
                 else
                     single_done(op, r);
@@ -1630,7 +1659,7 @@ static aop *op_begin(mcring_async *a, int kind, void *cb, void *ud)
     op->ud = ud;
     op->st = client_enter(a->client);
     state_pin(op->st);
-    op->meta = kind != AOP_MGET && kind != AOP_MSET &&
+    op->meta = !is_multi(kind) &&
                op->st->set.protocol == PROTOCOL_META;
     if (op->st != a->seen_state)
         prune(a, op->st);
@@ -1943,6 +1972,56 @@ int mcring_async_get_multi(mcring_async *a, const mcring_key *keys, size_t n,
     op_link(a, op);
     a->depth++;
     multi_round(op); /* no keys: done at once, its callback later */
+    a->depth--;
+    leave(a, false);
+    return 0;
+}
+
+int mcring_async_gets_multi(mcring_async *a, const mcring_key *keys, size_t n,
+                            const void *server_key, size_t server_key_len,
+                            mcring_async_multi_cb cb, void *userdata)
+{
+    if (a == NULL || cb == NULL || (n > 0 && keys == NULL))
+        return MCRING_EINVAL;
+    aop *op = op_begin(a, AOP_MGET, (void *)cb, userdata);
+    if (op == NULL)
+        return a->freeing ? MCRING_EINVAL : MCRING_ENOMEM;
+    op->want_cas = true;
+    int rc = multi_prepare_keys(op, keys, n, server_key, server_key_len);
+    if (rc == 0 && (op->items = calloc(n ? n : 1, sizeof(*op->items))) == NULL)
+        rc = MCRING_ENOMEM;
+    if (rc != 0) {
+        op_free(op);
+        return rc;
+    }
+    op_link(a, op);
+    a->depth++;
+    multi_round(op);
+    a->depth--;
+    leave(a, false);
+    return 0;
+}
+
+int mcring_async_touch_multi(mcring_async *a, const mcring_key *keys,
+                             size_t n, const void *server_key,
+                             size_t server_key_len, double ttl,
+                             mcring_async_set_multi_cb cb, void *userdata)
+{
+    if (a == NULL || cb == NULL || (n > 0 && keys == NULL))
+        return MCRING_EINVAL;
+    aop *op = op_begin(a, AOP_MTOUCH, (void *)cb, userdata);
+    if (op == NULL)
+        return a->freeing ? MCRING_EINVAL : MCRING_ENOMEM;
+    int rc = request_exptime(op->st, ttl, &op->exptime);
+    if (rc == 0)
+        rc = multi_prepare_keys(op, keys, n, server_key, server_key_len);
+    if (rc != 0) {
+        op_free(op);
+        return rc;
+    }
+    op_link(a, op);
+    a->depth++;
+    multi_round(op);
     a->depth--;
     leave(a, false);
     return 0;

@@ -43,15 +43,15 @@
  * hook (mcring/metrics.h: every attempt is
  * recorded, on the loop's thread), and the protocol option: with
  * protocol = meta its single-key operations go as meta commands whose
- * replies carry their tokens, while its multi-key ones stay classic get
- * and set lines — so they refuse, with MCRING_EKEY, a raw key those lines
- * cannot carry (a space, a control byte) that meta mode would otherwise
- * send base64-encoded. What it does not do (yet): it has no gutter pool, no leases and no single flight (its writes do close the
+ * replies carry their tokens, while its multi-key ones stay classic
+ * get, set and touch lines — so they refuse, with MCRING_EKEY, a raw key
+ * those lines cannot carry (a space, a control byte) that meta mode would
+ * otherwise send base64-encoded. What it does not do (yet): it has no gutter pool, no leases and no single flight (its writes do close the
  * blocking calls' gets in flight to newcomers), the connect limits
  * (connect_rate, connect_concurrency) do not bound its connects (which are
  * counted in connect_attempts all the same), and of the commands it
- * offers those below: not the multi-key gets, touch_multi, nor the
- * per-server commands (flush_all, version, stats).
+ * offers those below: not the per-server ones (flush_all, version,
+ * stats).
  *
  * Threads: an mcring_async is used by one thread at a time — its loop's.
  * Several loops make one each from the same client; the client itself
@@ -172,7 +172,8 @@ typedef void (*mcring_async_count_cb)(mcring_async *async, int rc,
 typedef void (*mcring_async_multi_cb)(mcring_async *async, int rc, size_t n,
                                       const mcring_item *items,
                                       const int *status, void *userdata);
-/* set_multi: rc as mcring_set_multi returns; status[i] for kvs[i]. */
+/* set_multi, touch_multi: rc as mcring_set_multi or mcring_touch_multi
+ * returns; status[i] for kvs[i] or keys[i]. */
 typedef void (*mcring_async_set_multi_cb)(mcring_async *async, int rc,
                                           size_t n, const int *status,
                                           void *userdata);
@@ -268,6 +269,26 @@ MCRING_API int mcring_async_set_multi(mcring_async *async,
                                       size_t server_key_len, double ttl,
                                       mcring_async_set_multi_cb cb,
                                       void *userdata);
+/*
+ * mcring_gets_multi() and mcring_touch_multi() in the same asynchronous
+ * form: items[i].cas filled for gets_multi; touch_multi's status[i] is
+ * MCRING_OK, MCRING_NOT_FOUND or a failure.
+ * Threads: the loop's thread.
+ * Ownership: keys and server_key are copied (free once the call
+ * returns); userdata is passed to cb untouched.
+ */
+MCRING_API int mcring_async_gets_multi(mcring_async *async,
+                                       const mcring_key *keys, size_t n,
+                                       const void *server_key,
+                                       size_t server_key_len,
+                                       mcring_async_multi_cb cb,
+                                       void *userdata);
+MCRING_API int mcring_async_touch_multi(mcring_async *async,
+                                        const mcring_key *keys, size_t n,
+                                        const void *server_key,
+                                        size_t server_key_len, double ttl,
+                                        mcring_async_set_multi_cb cb,
+                                        void *userdata);
 
 MCRING_END_DECLS
 

@@ -1273,3 +1273,70 @@ Test(ASYNC_SUITE, values_are_compressed_and_decompressed_as_by_the_blocking_call
     mcring_client_free(c);
     mcring_options_free(o);
 }
+
+/* gets_multi: each key's status, value and CAS token. */
+typedef struct cas_read {
+    int calls, rc, status[3];
+    uint64_t cas[3];
+    char values[3][16];
+} cas_read;
+
+static void on_cas_multi(mcring_async *a, int rc, size_t n,
+                         const mcring_item *items, const int *status,
+                         void *ud)
+{
+    (void)a;
+    cas_read *g = ud;
+    g->calls++;
+    g->rc = rc;
+    for (size_t i = 0; i < n && i < 3; i++) {
+        g->status[i] = status[i];
+        g->cas[i] = items[i].cas;
+        snprintf(g->values[i], sizeof(g->values[i]), "%.*s",
+                 (int)items[i].len, items[i].data ? items[i].data : "");
+    }
+}
+
+Test(ASYNC_SUITE, gets_multi_and_touch_multi_answer_as_the_blocking_ones)
+{
+    mcring_kv kv[2] = {{"gm1", 3, "one", 3, 0}, {"gm2", 3, "two", 3, 0}};
+    int st[3];
+    cr_assert_eq(mcring_set_multi(client, kv, 2, NULL, 0, 0, st), 0);
+    mcring_key keys[3] = {{"gm1", 3}, {"gm-none", 7}, {"gm2", 3}};
+    mcring_item items[3] = {MCRING_ITEM_INIT, MCRING_ITEM_INIT,
+                            MCRING_ITEM_INIT};
+    cr_assert_eq(mcring_gets_multi(client, keys, 3, NULL, 0, items, st), 0);
+
+    cas_read got = {0};
+    cr_assert_eq(mcring_async_gets_multi(async, keys, 3, NULL, 0,
+                                         on_cas_multi, &got),
+                 0);
+    wait_calls(&got.calls, 1);
+    cr_assert_eq(got.rc, 0);
+    cr_assert_eq(got.status[0], MCRING_OK);
+    cr_assert_eq(got.status[1], MCRING_MISS);
+    cr_assert_eq(got.status[2], MCRING_OK);
+    cr_assert_str_eq(got.values[0], "one");
+    cr_assert_str_eq(got.values[2], "two");
+    cr_assert_neq(got.cas[0], 0);
+    cr_assert_eq(got.cas[0], items[0].cas, "the blocking call's token");
+    cr_assert_eq(got.cas[2], items[2].cas);
+
+    /* touch_multi: touched, not found, touched; a TTL of one second. */
+    record t = {0};
+    cr_assert_eq(mcring_async_touch_multi(async, keys, 3, NULL, 0, 1,
+                                          on_set_multi, &t),
+                 0);
+    wait_calls(&t.calls, 1);
+    cr_assert_eq(t.rc, 0);
+    cr_assert_eq(t.status[0], MCRING_OK);
+    cr_assert_eq(t.status[1], MCRING_NOT_FOUND);
+    cr_assert_eq(t.status[2], MCRING_OK);
+    usleep(2100000);
+    mcring_item it = MCRING_ITEM_INIT;
+    cr_assert_eq(mcring_get(client, "gm1", 3, &it), MCRING_MISS,
+                 "touch_multi's TTL applied");
+    mcring_item_release(&it);
+    for (int i = 0; i < 3; i++)
+        mcring_item_release(&items[i]);
+}
