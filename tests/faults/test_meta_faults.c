@@ -441,3 +441,196 @@ Test(meta_faults, a_quiet_batch_with_a_foreign_token_fails_over,
     fake_stop(f);
     mc_stop(&real);
 }
+
+/* ---- review: a reply too many that carries no token ----------------------*/
+
+/* Answers every mg with a hit under its own token, but first sends one
+ * "MN" too many (a stray no-op reply, which carries no token). */
+static fake_action stray_mn(int fd, const char *line, size_t len, void *ud)
+{
+    atomic_int *first = ud;
+    if (len == 2 && memcmp(line, "mn", 2) == 0) {
+        fake_puts(fd, "MN\r\n");
+        return FAKE_KEEP;
+    }
+    char l[300], key[260], tok[40], out[700];
+    snprintf(l, sizeof(l), "%.*s", (int)len, line);
+    key_of(l, len, key, sizeof(key));
+    token_of(l, len, tok, sizeof(tok));
+    int n = 0;
+    if (atomic_exchange(first, 0))
+        n = snprintf(out, sizeof(out), "MN\r\n");
+    snprintf(out + n, sizeof(out) - n, "VA 1 k%s O%s\r\nx\r\n", key, tok);
+    fake_puts(fd, out);
+    return FAKE_KEEP;
+}
+
+Test(meta_faults, review_a_stray_mn_is_not_taken_for_a_quiet_batch,
+     .timeout = 30)
+{
+    atomic_int first = 1;
+    fake_server *f = fake_start(stray_mn, &first);
+    fake_set_raw_fences(f, true);
+    mcring_options *o = opts_for(fake_name(f), "protocol", "meta", "tries",
+                                 "1", "error_suppression_interval", "0",
+                                 NULL);
+    mcring_client *c = client_for(o);
+    mcring_key keys[4];
+    char names[4][16];
+    mcring_item items[4];
+    int st[4];
+    for (int i = 0; i < 4; i++) {
+        snprintf(names[i], sizeof(names[i]), "q%d", i);
+        keys[i] = (mcring_key){names[i], strlen(names[i])};
+        items[i] = (mcring_item)MCRING_ITEM_INIT;
+    }
+    int rc = mcring_get_multi(c, keys, 4, "", 0, items, st);
+    for (int i = 0; i < 4; i++)
+        cr_expect(rc != 0 || st[i] != MCRING_MISS,
+                  "rc %s, key %d: %s -- the stray MN was taken as the "
+                  "batch's answer (every key a miss; the server has them)",
+                  mcring_err_name(rc), i, mcring_err_name(st[i]));
+    for (int i = 0; i < 4; i++)
+        mcring_item_release(&items[i]);
+    mcring_client_free(c);
+    mcring_options_free(o);
+    fake_stop(f);
+}
+
+/* ---- review: a deferred request behind a caller reading elsewhere --------*/
+
+#include <time.h>
+
+static double t_start;
+static _Atomic double s_got_multi = -1; /* when S received the multi's key */
+
+/* S: answers each get 100 ms after it came, in order (fences with it). */
+typedef struct later { int fd; double at; char out[600]; } later;
+static later q[64];
+static int qh, qt;
+static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_bool q_run;
+
+static void *s_writer(void *p)
+{
+    (void)p;
+    while (atomic_load(&q_run)) {
+        pthread_mutex_lock(&qlock);
+        if (qh < qt && now_s() >= q[qh].at) {
+            later l = q[qh++];
+            pthread_mutex_unlock(&qlock);
+            fake_puts(l.fd, l.out);
+            continue;
+        }
+        pthread_mutex_unlock(&qlock);
+        usleep(1000);
+    }
+    return NULL;
+}
+
+static fake_action slow_s(int fd, const char *line, size_t len, void *ud)
+{
+    (void)ud;
+    char l[300];
+    snprintf(l, sizeof(l), "%.*s", (int)len, line);
+    pthread_mutex_lock(&qlock);
+    later *lt = &q[qt++];
+    lt->fd = fd;
+    lt->at = now_s() + 0.1;
+    if (strcmp(l, "mn") == 0) {
+        snprintf(lt->out, sizeof(lt->out), "MN\r\n");
+    } else {
+        int n = 0;
+        for (char *k = strtok(l + 4, " "); k != NULL; k = strtok(NULL, " "))
+            n += snprintf(lt->out + n, sizeof(lt->out) - n,
+                          "VALUE %s 0 1\r\nx\r\n", k);
+        snprintf(lt->out + n, sizeof(lt->out) - n, "END\r\n");
+    }
+    pthread_mutex_unlock(&qlock);
+    return FAKE_KEEP;
+}
+
+static fake_action hung_t(int fd, const char *line, size_t len, void *ud)
+{
+    (void)fd; (void)line; (void)len; (void)ud;
+    return FAKE_KEEP; /* never answers */
+}
+
+static void *w1_get(void *p)
+{
+    caller *a = p;
+    mcring_item it = MCRING_ITEM_INIT;
+    a->rc = mcring_get(a->c, a->key, strlen(a->key), &it);
+    mcring_item_release(&it);
+    return NULL;
+}
+
+static void key_for(mcring_client *c, const char *srv, const char *prefix,
+                    char *out, size_t cap)
+{
+    mcring_ring *ring = mcring_client_ring_ref(c);
+    for (int n = 0;; n++) {
+        snprintf(out, cap, "%s%d", prefix, n);
+        size_t order[1];
+        mcring_ring_locate(ring, out, strlen(out), order, 1);
+        if (strcmp(mcring_ring_server(ring, order[0]), srv) == 0)
+            break;
+    }
+    mcring_ring_free(ring);
+}
+
+Test(meta_faults, review_deferred_request_not_stranded_by_other_server,
+     .timeout = 30)
+{
+    if (!test_pipelining())
+        cr_skip_test("pipelining only");
+    atomic_store(&q_run, true);
+    pthread_t sw;
+    pthread_create(&sw, NULL, s_writer, NULL);
+    fake_server *s = fake_start(slow_s, NULL);
+    fake_set_raw_fences(s, true);
+    fake_server *t = fake_start(hung_t, NULL);
+    fake_set_raw_fences(t, true);
+    char servers[160];
+    snprintf(servers, sizeof(servers), "%s,%s", fake_name(s), fake_name(t));
+    mcring_options *o = opts_for(servers, "memcache_max_connections", "1",
+                                 "tries", "1", "io_timeout", "0.6",
+                                 "error_suppression_interval", "0", NULL);
+    mcring_client *c = client_for(o);
+    char ka[64], ks[64], kt[64];
+    key_for(c, fake_name(s), "w1-", ka, sizeof(ka));
+    key_for(c, fake_name(s), "ms-", ks, sizeof(ks));
+    key_for(c, fake_name(t), "mt-", kt, sizeof(kt));
+    /* Open S's connection first (so W1's get is a plain pipelined one). */
+    mcring_item it = MCRING_ITEM_INIT;
+    cr_assert_eq(mcring_get(c, ka, strlen(ka), &it), MCRING_OK);
+    mcring_item_release(&it);
+
+    caller w1 = {.c = c};
+    snprintf(w1.key, sizeof(w1.key), "%s", ka);
+    pthread_t th;
+    pthread_create(&th, NULL, w1_get, &w1);
+    usleep(20 * 1000); /* W1's get now awaits its reply on S */
+    mcring_key keys[2] = {{ks, strlen(ks)}, {kt, strlen(kt)}};
+    mcring_item items[2] = {MCRING_ITEM_INIT, MCRING_ITEM_INIT};
+    int st[2];
+    t_start = now_s();
+    mcring_get_multi(c, keys, 2, NULL, 0, items, st);
+    double took = now_s() - t_start;
+    pthread_join(th, NULL);
+    cr_expect_eq(w1.rc, MCRING_OK);
+    cr_expect_eq(st[0], MCRING_OK,
+                 "S's key: %s (S received it %.0f ms after the call; the "
+                 "call took %.0f ms)", mcring_err_name(st[0]),
+                 s_got_multi * 1e3, took * 1e3);
+    cr_expect_lt(s_got_multi, 0.2, "S received the multi's key %.0f ms "
+                 "after the call (DEFER_MAX_NS is 2 ms)", s_got_multi * 1e3);
+    for (int i = 0; i < 2; i++)
+        mcring_item_release(&items[i]);
+    mcring_client_free(c);
+    mcring_options_free(o);
+    fake_stop(s);
+    fake_stop(t);
+    atomic_store(&q_run, false);
+    pthread_join(sw, NULL);
+}

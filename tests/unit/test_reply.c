@@ -400,3 +400,77 @@ Test(meta, a_text_request_in_the_batch_brings_the_fence_back)
                          st, &single, true),
         MCRING_EPROTO);
 }
+
+/* review: a text request's batch split by a partial write; the rest of
+ * the batch (meta only) is gathered again with new meta requests and
+ * marked unfenced, so the text request completes before its fence. */
+Test(meta, review_text_request_not_completed_before_its_fence)
+{
+    pipeline p;
+    pipeline_init(&p);
+    p.conn.rbuf = malloc(CONN_RBUF_SIZE);
+    p.conn.rcap = CONN_RBUF_SIZE;
+    atomic_store(&p.fence, FENCE_ON);
+    text_reader t;
+    text_reader_init(&t, REPLY_VERSION);
+    mcring_item i2 = MCRING_ITEM_INIT, i3 = MCRING_ITEM_INIT,
+                i4 = MCRING_ITEM_INIT;
+    meta_reader m2, m3, m4;
+    meta_reader_init(&m2, 2, "b", 1, &i2, 0);
+    meta_reader_init(&m3, 3, "c", 1, &i3, 0);
+    meta_reader_init(&m4, 4, "d", 1, &i4, 0);
+    static char v[] = "version\r\n", g2[] = "mg b v k O2\r\n",
+                g3[] = "mg c v k O3\r\n", g4[] = "mg d v k O4\r\n";
+    struct iovec iov[4] = {{v, sizeof(v) - 1}, {g2, sizeof(g2) - 1},
+                           {g3, sizeof(g3) - 1}, {g4, sizeof(g4) - 1}};
+    reply_reader *rd[4] = {&t.base, &m2.base, &m3.base, &m4.base};
+    req r[4];
+    for (int i = 0; i < 4; i++) {
+        memset(&r[i], 0, sizeof(r[i]));
+        r[i].pr.iov = &iov[i];
+        r[i].pr.iovcnt = 1;
+        r[i].pr.reader = rd[i];
+    }
+    pipeline_push(&p, &r[0].pr);
+    pipeline_push(&p, &r[1].pr);
+    pipeline_push(&p, &r[2].pr);
+    struct iovec *out;
+    cr_assert_gt(pipeline_gather(&p, &out), 0); /* version, mg, mg, mn */
+    cr_assert(atomic_load(&r[2].pr.fence_after));
+    /* The kernel takes the version line and 3 bytes of the first mg. */
+    pipeline_sent(&p, sizeof(v) - 1 + 3, on_done, NULL);
+    pipeline_push(&p, &r[3].pr);
+    int n;
+    while ((n = pipeline_gather(&p, &out)) > 0) {
+        size_t bytes = 0;
+        for (int i = 0; i < n; i++)
+            bytes += out[i].iov_len;
+        pipeline_sent(&p, bytes, on_done, NULL);
+    }
+    /* The version's reply and mg b's, nothing more yet (mg c's reply and
+     * the fence's MN have not come). */
+    const char *text = "VERSION 1.6\r\nEN kb O2\r\n";
+    memcpy(p.conn.rbuf, text, strlen(text));
+    p.conn.rlen = strlen(text);
+    for (;;) {
+        int step = pipeline_parse(&p);
+        cr_assert_geq(step, 0);
+        if (step == PARSE_CONFIRM) {
+            pipeline_confirm(&p, on_done, NULL);
+            continue;
+        }
+        if (step == PARSE_ADVANCE && pipeline_advance(&p))
+            continue;
+        break;
+    }
+    cr_expect_eq(r[0].completions, 0,
+                 "the text request completed before its batch's fence "
+                 "(unfenced set on the rest of its batch)");
+    pipeline_fail_all(&p, MCRING_ECLOSED, on_done, NULL);
+    mcring_item_release(&i2);
+    mcring_item_release(&i3);
+    mcring_item_release(&i4);
+    free(p.conn.rbuf);
+    p.conn.rbuf = NULL;
+    pipeline_destroy(&p);
+}
