@@ -521,9 +521,15 @@ static int run_round(multi *m, group *g, size_t ngroups)
     }
     waiter w;
     waiter_init(&w);
+    /* Requests on several slots go out at once: this caller may sit in a
+     * read on one slot while another's reader leaves (mux.h, no_defer). */
+    size_t nslots = 0;
+    for (size_t i = 0; i < ngroups; i++)
+        nslots += g[i].slot != NULL;
     size_t nr = 0;
     for (size_t i = 0; i < ngroups; i++)
         if (g[i].slot != NULL) {
+            g[i].req.no_defer = nslots > 1;
             server_submit(st, g[i].slot, &g[i].req, &w);
             reqs[nr++] = &g[i].req;
         }

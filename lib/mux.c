@@ -468,7 +468,8 @@ void mux_submit(mux_slot *s, mux_req *r, waiter *w, int64_t io_timeout_ns)
             slot_break(s, MCRING_EPROTO, 0, NULL, s->pl.why);
             if (s->writer == NULL)
                 slot_cleanup(s, MCRING_EPROTO, true, &wl);
-        } else if (s->writer == NULL && !awaiting_replies(&s->pl)) {
+        } else if (s->writer == NULL &&
+                   (r->no_defer || !awaiting_replies(&s->pl))) {
             s->writer = w;
             write = true;
         }
@@ -557,6 +558,7 @@ static int settle(mux_slot *s, waiter *w, bool done, int64_t my_deadline,
          * the replies are slow, once the oldest has waited DEFER_MAX_NS). */
         if (s->writer == NULL && pipeline_has_output(&s->pl) &&
             (s->reader == w || !awaiting_replies(&s->pl) ||
+             ((mux_req *)s->pl.wnext)->no_defer ||
              now - ((mux_req *)s->pl.wnext)->queued_at >= DEFER_MAX_NS))
             s->writer = w;
         if (now >= my_deadline && s->reader != w && s->writer != w)

@@ -68,6 +68,10 @@ typedef struct mux_req {
     waiter *w;
     bool done;     /* [slot lock] completed: pr.result holds how */
     int64_t queued_at; /* when it joined the connection (monotonic ns) */
+    bool no_defer; /* written at once, never left for the reader to write
+                    * with its next turn: its caller also waits on other
+                    * slots and may be blocked reading one of them (a
+                    * multi-key call's requests, multi.c) */
     bool count_it; /* the connection failed, and that failure is counted
                     * with this request (its own result may be 0: the
                     * connection ended after its reply was read) */

@@ -97,6 +97,10 @@ int pipeline_gather(pipeline *p, struct iovec **iov)
     }
     int n = 0;
     pipe_req *last_whole = NULL;
+    /* The batch this write starts: what follows the last request whose
+     * fence already went out (or began to) belongs to an earlier batch,
+     * fenced with it, and is never marked unfenced here. */
+    pipe_req *batch_first = p->wnext;
     bool need_fence = false; /* a request of the batch is not self-matched */
     for (pipe_req *r = p->wnext; r != NULL; r = next_of(r)) {
         /* Marked before any of its bytes can reach the server, so that a
@@ -112,9 +116,11 @@ int pipeline_gather(pipeline *p, struct iovec **iov)
                 break;
             p->wiov[n++] = (struct iovec){(char *)fence_bytes + fskip,
                                           FENCE_LEN - fskip};
-        }
-        if (!r->reader->self_matched)
+            batch_first = next_of(r);
+            need_fence = false;
+        } else if (!r->reader->self_matched) {
             need_fence = true;
+        }
         last_whole = r;
     }
     if (last_whole == NULL ||
@@ -122,7 +128,7 @@ int pipeline_gather(pipeline *p, struct iovec **iov)
         /* Nothing whole, or the batch's fence is already on its way. */
     } else if (!need_fence) {
         /* Every reply of the batch carries its request's token. */
-        for (pipe_req *r = p->wnext;; r = next_of(r)) {
+        for (pipe_req *r = batch_first;; r = next_of(r)) {
             atomic_store_explicit(&r->unfenced, true, memory_order_release);
             if (r == last_whole)
                 break;

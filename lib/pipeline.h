@@ -25,14 +25,18 @@
  * idle connection before it is reused (pipeline_idle_check) — ends the
  * connection.
  *
- * Tokens instead of fences. A meta request carries an opaque token that
- * every line of its reply must echo (reply.h, self_matched): a reply too
- * many or too few shifts some later reply under a request whose token it
- * does not carry, and that reader ends the connection before anyone is
- * answered from it. A batch made only of such requests is written without
- * a fence and each of its requests completes as soon as its reply is read
+ * Tokens instead of fences. A single meta command carries an opaque token
+ * that its reply echoes (reply.h, self_matched): a reply too many or too
+ * few shifts some later reply under a request whose token it does not
+ * carry, and that reader ends the connection before anyone is answered
+ * from it. A batch made only of such requests is written without a fence
+ * and each of its requests completes as soon as its reply is read
  * (memcached then answers the whole batch with one write); a batch with
- * any other request in it is fenced as above.
+ * any other request in it — a text command, or a quiet meta batch, whose
+ * closing MN carries no token — is fenced as above, and so is the rest of
+ * a fenced batch that a partial write left for the next write. Error
+ * lines carry no token either: one is taken as the failure of the
+ * request it reaches.
  *
  * Failure. Any reply that does not fit (reply.h), a fence out of place, an
  * I/O error or a timeout ends the connection: every request on it

@@ -682,7 +682,11 @@ void meta_batch_reader_init(meta_batch_reader *b, batch_kind kind,
 {
     memset(&b->base, 0, sizeof(b->base));
     b->base.feed = batch_feed;
-    b->base.self_matched = true;
+    /* Not self-matched: the batch's closing MN carries no token, and a
+     * key with no reply takes its silent outcome, so a stray MN ahead of
+     * the replies would end the batch with every key answered wrongly.
+     * The fence after the batch catches that, as for text requests. */
+    b->base.self_matched = false;
     b->kind = kind;
     b->opaque = opaque;
     b->keys = keys;

@@ -53,8 +53,10 @@ struct reply_reader {
     size_t direct_len;
     size_t *direct_count;
     /* Every line of this request's reply carries its own opaque token
-     * (meta commands): a reply that is not this request's is caught by
-     * the reader itself, so its batch needs no fence (pipeline.h). */
+     * (a single meta command): a reply that is not this request's is
+     * caught by the reader itself, so its batch needs no fence
+     * (pipeline.h). A quiet batch's reader is not: its closing MN has no
+     * token. */
     bool self_matched;
     char detail[96]; /* what was wrong, for the log */
 };

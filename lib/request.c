@@ -246,6 +246,7 @@ int server_roundtrip(const state *st, server *sv, struct iovec *iov,
     r.pr.iov = iov;
     r.pr.iovcnt = iovcnt;
     r.pr.reader = rd;
+    r.no_defer = false; /* its caller waits here alone */
     server_submit(st, s, &r, &w);
     mux_req *one = &r;
     mux_wait(&one, 1, &w);

@@ -442,7 +442,7 @@ Test(meta_faults, a_quiet_batch_with_a_foreign_token_fails_over,
     mc_stop(&real);
 }
 
-/* ---- review: a reply too many that carries no token ----------------------*/
+/* ---- a reply too many that carries no token ------------------------------*/
 
 /* Answers every mg with a hit under its own token, but first sends one
  * "MN" too many (a stray no-op reply, which carries no token). */
@@ -465,7 +465,7 @@ static fake_action stray_mn(int fd, const char *line, size_t len, void *ud)
     return FAKE_KEEP;
 }
 
-Test(meta_faults, review_a_stray_mn_is_not_taken_for_a_quiet_batch,
+Test(meta_faults, a_stray_mn_is_not_taken_for_a_quiet_batch,
      .timeout = 30)
 {
     atomic_int first = 1;
@@ -497,7 +497,7 @@ Test(meta_faults, review_a_stray_mn_is_not_taken_for_a_quiet_batch,
     fake_stop(f);
 }
 
-/* ---- review: a deferred request behind a caller reading elsewhere --------*/
+/* ---- a deferred request behind a caller reading elsewhere ----------------*/
 
 #include <time.h>
 
@@ -579,7 +579,7 @@ static void key_for(mcring_client *c, const char *srv, const char *prefix,
     mcring_ring_free(ring);
 }
 
-Test(meta_faults, review_deferred_request_not_stranded_by_other_server,
+Test(meta_faults, a_multi_key_request_is_not_stranded_behind_another_server,
      .timeout = 30)
 {
     if (!test_pipelining())
