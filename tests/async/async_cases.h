@@ -1128,7 +1128,7 @@ Test(ASYNC_SUITE, timeouts_between_answers_are_not_timeouts_in_a_row)
     mcring_options *o = opts_for(
         names, "server_health", "probe", "health_timeouts", "3",
         "health_probe_interval", "5", "health_max_down", "1", "io_timeout",
-        "0.2", "key_mode", "raw", "tries", "1", NULL);
+        "0.5", "key_mode", "raw", "tries", "1", NULL);
     char err[128];
     cr_assert_eq(mcring_options_set(o, "protocol", "text", err, sizeof(err)),
                  0, "%s", err);
