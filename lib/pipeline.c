@@ -18,8 +18,8 @@ void pipeline_init(pipeline *p)
 {
     memset(p, 0, sizeof(*p));
     conn_init(&p->conn);
-    atomic_init(&p->stub.next, NULL);
-    p->tail = &p->stub;
+    atomic_init(&p->anchor.next, NULL);
+    p->tail = &p->anchor;
     atomic_init(&p->fence, FENCE_PROBE);
 }
 
@@ -150,13 +150,13 @@ static unsigned complete_ready(pipeline *p, pipe_complete_fn done, void *ctx)
 {
     unsigned n = 0;
     while (p->confirm != NULL) {
-        pipe_req *r = next_of(&p->stub);
+        pipe_req *r = next_of(&p->anchor);
         if (r == NULL || r == p->wnext)
             break;
         pipe_req *next = next_of(r);
-        atomic_store_explicit(&p->stub.next, next, memory_order_relaxed);
+        atomic_store_explicit(&p->anchor.next, next, memory_order_relaxed);
         if (p->tail == r)
-            p->tail = &p->stub;
+            p->tail = &p->anchor;
         if (p->rlast == r)
             p->rlast = NULL;
         if (p->confirm == r)
@@ -266,7 +266,7 @@ int pipeline_parse(pipeline *p)
 bool pipeline_advance(pipeline *p)
 {
     pipe_req *base = p->rready != NULL ? p->rready : p->rlast;
-    p->rnext = base != NULL ? next_of(base) : next_of(&p->stub);
+    p->rnext = base != NULL ? next_of(base) : next_of(&p->anchor);
     return p->rnext != NULL;
 }
 
@@ -301,9 +301,9 @@ unsigned pipeline_fail_all(pipeline *p, int rc, pipe_complete_fn done,
                            void *ctx)
 {
     unsigned n = 0;
-    pipe_req *r = next_of(&p->stub);
-    atomic_store_explicit(&p->stub.next, NULL, memory_order_relaxed);
-    p->tail = &p->stub;
+    pipe_req *r = next_of(&p->anchor);
+    atomic_store_explicit(&p->anchor.next, NULL, memory_order_relaxed);
+    p->tail = &p->anchor;
     p->wnext = NULL;
     p->count = 0;
     p->confirm = NULL;

@@ -108,11 +108,11 @@ typedef struct pipeline {
     atomic_int fence; /* fence_mode: set by the reader, read by the
                        * writer */
 
-    /* [lock] The requests in wire order after a stub node: stub.next is
-     * the oldest not completed, tail the newest (&stub: none), wnext the
+    /* [lock] The requests in wire order after an anchor node: anchor.next is
+     * the oldest not completed, tail the newest (&anchor: none), wnext the
      * first not fully sent (NULL: all sent). The reader walks next
-     * pointers without the lock, from the stub on. */
-    pipe_req stub;
+     * pointers without the lock, from the anchor on. */
+    pipe_req anchor;
     pipe_req *tail, *wnext;
     unsigned count;
     bool read_idle; /* every request's reply has been read (set by the
@@ -156,14 +156,14 @@ static inline bool pipeline_has_output(const pipeline *p)
  * Requests are nearly in deadline order; the oldest is taken. */
 static inline int64_t pipeline_deadline(const pipeline *p)
 {
-    pipe_req *h = atomic_load_explicit(&p->stub.next, memory_order_relaxed);
+    pipe_req *h = atomic_load_explicit(&p->anchor.next, memory_order_relaxed);
     return h != NULL ? h->deadline : INT64_MAX;
 }
 
 /* [lock] The oldest request not completed, or NULL. */
 static inline pipe_req *pipeline_head(const pipeline *p)
 {
-    return atomic_load_explicit(&p->stub.next, memory_order_relaxed);
+    return atomic_load_explicit(&p->anchor.next, memory_order_relaxed);
 }
 
 /*
