@@ -1667,21 +1667,38 @@ static aop *op_begin(mcring_async *a, int kind, void *cb, void *ud)
     return op;
 }
 
-/* The key prepared, its try order, the first attempt. */
-static int single_start(mcring_async *a, aop *op, const void *key,
-                        size_t key_len)
+/* A prepared op goes: its first requests are queued and written as the
+ * call returns. When rc (the preparation's outcome) is a failure, the op
+ * is freed instead and rc returned: its callback never runs. */
+static int launch(mcring_async *a, aop *op, int rc)
 {
-    key_op k;
-    int rc = key_prepare(&op->st->set, key, key_len, &k);
     if (rc != 0) {
         op_free(op);
         return rc;
     }
-    op->wire = dup_mem(k.wire, k.wire_len);
-    if (op->wire == NULL) {
-        op_free(op);
-        return MCRING_ENOMEM;
-    }
+    op_link(a, op);
+    a->depth++;
+    if (is_multi(op->kind))
+        multi_round(op); /* no keys: done at once, its callback later */
+    else
+        single_next(op, MCRING_ELIMITED);
+    a->depth--;
+    leave(a, false);
+    return 0;
+}
+
+/* A single-key op prepared so far with outcome rc: its key and its try
+ * order, then launch. */
+static int single_start(mcring_async *a, aop *op, int rc, const void *key,
+                        size_t key_len)
+{
+    key_op k;
+    if (rc == 0)
+        rc = key_prepare(&op->st->set, key, key_len, &k);
+    if (rc == 0 && (op->wire = dup_mem(k.wire, k.wire_len)) == NULL)
+        rc = MCRING_ENOMEM;
+    if (rc != 0)
+        return launch(a, op, rc);
     op->wire_len = k.wire_len;
     op->key_len = key_len;
     op->wkey = (mcring_key){op->wire, op->wire_len};
@@ -1690,12 +1707,7 @@ static int single_start(mcring_async *a, aop *op, const void *key,
     size_t tries = op->st->ring->tries;
     op->norder = ring_locate(op->st->ring, &k.kh, op->order,
                              tries < 64 ? tries : 64);
-    op_link(a, op);
-    a->depth++;
-    single_next(op, MCRING_ELIMITED);
-    a->depth--;
-    leave(a, false);
-    return 0;
+    return launch(a, op, 0);
 }
 
 int mcring_async_get(mcring_async *a, const void *key, size_t key_len,
@@ -1706,7 +1718,7 @@ int mcring_async_get(mcring_async *a, const void *key, size_t key_len,
     aop *op = op_begin(a, AOP_GET, (void *)cb, userdata);
     if (op == NULL)
         return a->freeing ? MCRING_EINVAL : MCRING_ENOMEM;
-    return single_start(a, op, key, key_len);
+    return single_start(a, op, 0, key, key_len);
 }
 
 /* Every storage command: append and prepend keep the stored flags and TTL
@@ -1738,13 +1750,9 @@ static int store_start(mcring_async *a, store_mode mode, const void *key,
     if (rc == 0 && (op->value = dup_mem(p.data, p.len)) == NULL)
         rc = MCRING_ENOMEM;
     packed_release(&p);
-    if (rc != 0) {
-        op_free(op);
-        return rc;
-    }
     op->value_len = p.len;
     op->flags = p.flags;
-    return single_start(a, op, key, key_len);
+    return single_start(a, op, rc, key, key_len);
 }
 
 int mcring_async_set(mcring_async *a, const void *key, size_t key_len,
@@ -1809,11 +1817,7 @@ static int read_start(mcring_async *a, const void *key, size_t key_len,
     op->touch = touch;
     op->want_cas = want_cas;
     int rc = touch ? request_exptime(op->st, ttl, &op->exptime) : 0;
-    if (rc != 0) {
-        op_free(op);
-        return rc;
-    }
-    return single_start(a, op, key, key_len);
+    return single_start(a, op, rc, key, key_len);
 }
 
 int mcring_async_gets(mcring_async *a, const void *key, size_t key_len,
@@ -1843,11 +1847,7 @@ int mcring_async_touch(mcring_async *a, const void *key, size_t key_len,
     if (op == NULL)
         return a->freeing ? MCRING_EINVAL : MCRING_ENOMEM;
     int rc = request_exptime(op->st, ttl, &op->exptime);
-    if (rc != 0) {
-        op_free(op);
-        return rc;
-    }
-    return single_start(a, op, key, key_len);
+    return single_start(a, op, rc, key, key_len);
 }
 
 int mcring_async_delete(mcring_async *a, const void *key, size_t key_len,
@@ -1858,7 +1858,7 @@ int mcring_async_delete(mcring_async *a, const void *key, size_t key_len,
     aop *op = op_begin(a, AOP_DELETE, (void *)cb, userdata);
     if (op == NULL)
         return a->freeing ? MCRING_EINVAL : MCRING_ENOMEM;
-    return single_start(a, op, key, key_len);
+    return single_start(a, op, 0, key, key_len);
 }
 
 static uint64_t magnitude(int64_t v)
@@ -1876,13 +1876,9 @@ static int arith_start(mcring_async *a, const void *key, size_t key_len,
     if (op == NULL)
         return a->freeing ? MCRING_EINVAL : MCRING_ENOMEM;
     int rc = request_exptime(op->st, ttl, &op->exptime);
-    if (rc != 0) {
-        op_free(op);
-        return rc;
-    }
     op->incr = incr;
     op->delta = delta;
-    return single_start(a, op, key, key_len);
+    return single_start(a, op, rc, key, key_len);
 }
 
 int mcring_async_incr(mcring_async *a, const void *key, size_t key_len,
@@ -1953,53 +1949,38 @@ static int multi_prepare_keys(aop *op, const mcring_key *keys, size_t n,
     return 0;
 }
 
-int mcring_async_get_multi(mcring_async *a, const mcring_key *keys, size_t n,
-                           const void *server_key, size_t server_key_len,
-                           mcring_async_multi_cb cb, void *userdata)
+/* get_multi and gets_multi. */
+static int read_multi_start(mcring_async *a, const mcring_key *keys, size_t n,
+                            const void *server_key, size_t server_key_len,
+                            bool want_cas, mcring_async_multi_cb cb,
+                            void *userdata)
 {
     if (a == NULL || cb == NULL || (n > 0 && keys == NULL))
         return MCRING_EINVAL;
     aop *op = op_begin(a, AOP_MGET, (void *)cb, userdata);
     if (op == NULL)
         return a->freeing ? MCRING_EINVAL : MCRING_ENOMEM;
+    op->want_cas = want_cas;
     int rc = multi_prepare_keys(op, keys, n, server_key, server_key_len);
     if (rc == 0 && (op->items = calloc(n ? n : 1, sizeof(*op->items))) == NULL)
         rc = MCRING_ENOMEM;
-    if (rc != 0) {
-        op_free(op);
-        return rc;
-    }
-    op_link(a, op);
-    a->depth++;
-    multi_round(op); /* no keys: done at once, its callback later */
-    a->depth--;
-    leave(a, false);
-    return 0;
+    return launch(a, op, rc);
+}
+
+int mcring_async_get_multi(mcring_async *a, const mcring_key *keys, size_t n,
+                           const void *server_key, size_t server_key_len,
+                           mcring_async_multi_cb cb, void *userdata)
+{
+    return read_multi_start(a, keys, n, server_key, server_key_len, false, cb,
+                            userdata);
 }
 
 int mcring_async_gets_multi(mcring_async *a, const mcring_key *keys, size_t n,
                             const void *server_key, size_t server_key_len,
                             mcring_async_multi_cb cb, void *userdata)
 {
-    if (a == NULL || cb == NULL || (n > 0 && keys == NULL))
-        return MCRING_EINVAL;
-    aop *op = op_begin(a, AOP_MGET, (void *)cb, userdata);
-    if (op == NULL)
-        return a->freeing ? MCRING_EINVAL : MCRING_ENOMEM;
-    op->want_cas = true;
-    int rc = multi_prepare_keys(op, keys, n, server_key, server_key_len);
-    if (rc == 0 && (op->items = calloc(n ? n : 1, sizeof(*op->items))) == NULL)
-        rc = MCRING_ENOMEM;
-    if (rc != 0) {
-        op_free(op);
-        return rc;
-    }
-    op_link(a, op);
-    a->depth++;
-    multi_round(op);
-    a->depth--;
-    leave(a, false);
-    return 0;
+    return read_multi_start(a, keys, n, server_key, server_key_len, true, cb,
+                            userdata);
 }
 
 int mcring_async_touch_multi(mcring_async *a, const mcring_key *keys,
@@ -2015,16 +1996,7 @@ int mcring_async_touch_multi(mcring_async *a, const mcring_key *keys,
     int rc = request_exptime(op->st, ttl, &op->exptime);
     if (rc == 0)
         rc = multi_prepare_keys(op, keys, n, server_key, server_key_len);
-    if (rc != 0) {
-        op_free(op);
-        return rc;
-    }
-    op_link(a, op);
-    a->depth++;
-    multi_round(op);
-    a->depth--;
-    leave(a, false);
-    return 0;
+    return launch(a, op, rc);
 }
 
 int mcring_async_set_multi(mcring_async *a, const mcring_kv *kvs, size_t n,
@@ -2086,14 +2058,5 @@ int mcring_async_set_multi(mcring_async *a, const mcring_kv *kvs, size_t n,
             p.flags, exptime, p.len);
         off += op->head_len[k];
     }
-    if (rc != 0) {
-        op_free(op);
-        return rc;
-    }
-    op_link(a, op);
-    a->depth++;
-    multi_round(op);
-    a->depth--;
-    leave(a, false);
-    return 0;
+    return launch(a, op, rc);
 }
