@@ -1018,6 +1018,22 @@ static void single_next(aop *op, int last_rc)
     finish(op, last_rc);
 }
 
+/* An incr or decr's next round on the same server (the key was missing,
+ * or another caller created it first), or, when its rounds are spent,
+ * MCRING_ERACE. */
+static void arith_again(aop *op, server *sv, bool spent)
+{
+    if (spent) {
+        record_single(op, sv, MCRING_ERACE);
+        finish(op, MCRING_ERACE);
+        return;
+    }
+    op->rounds++;
+    int e = single_attempt(op, sv);
+    if (e != 0)
+        finish(op, e);
+}
+
 /* ma requests an incr or decr makes before MCRING_ERACE (ops.c's
  * ARITH_ROUNDS). */
 #define META_ARITH_TRIES 3
@@ -1034,15 +1050,7 @@ static void meta_done(aop *op, areq *r)
         (outcome == MCRING_NOT_STORED || outcome == MCRING_MISS)) {
         /* The create raced with another's: again, as Swift does after
          * NOT_STORED, as many times as the blocking call (ops.c). */
-        if (op->rounds + 1 >= META_ARITH_TRIES) {
-            record_single(op, sv, MCRING_ERACE);
-            finish(op, MCRING_ERACE);
-            return;
-        }
-        op->rounds++;
-        int e = single_attempt(op, sv);
-        if (e != 0)
-            finish(op, e);
+        arith_again(op, sv, op->rounds + 1 >= META_ARITH_TRIES);
         return;
     }
     record_single(op, sv, outcome);
@@ -1101,15 +1109,7 @@ static void single_done(aop *op, areq *r)
                 return;
             }
             if (outcome == MCRING_MISS) {
-                if (op->rounds >= 5) {
-                    record_single(op, sv, MCRING_ERACE);
-                    finish(op, MCRING_ERACE);
-                    return;
-                }
-                op->rounds++;
-                int e = single_attempt(op, sv);
-                if (e != 0)
-                    finish(op, e);
+                arith_again(op, sv, op->rounds >= 5);
                 return;
             }
         } else {
@@ -1121,10 +1121,7 @@ static void single_done(aop *op, areq *r)
             }
             if (outcome == MCRING_NOT_STORED) {
                 /* Somebody else created it: count on theirs. */
-                op->rounds++;
-                int e = single_attempt(op, sv);
-                if (e != 0)
-                    finish(op, e);
+                arith_again(op, sv, false);
                 return;
             }
         }

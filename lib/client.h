@@ -73,6 +73,21 @@ extern atomic_uint client_fork_generation;
  * reopened on demand. */
 void client_after_fork(struct mcring_client *c, unsigned gen);
 
+/* A value on its way to a write that stores what the caller gives (set,
+ * a lease fill, a versioned write): refused past the caller's
+ * item_size_max (MCRING_ETOOLARGE, checked before compression), else
+ * compressed when the layer wants it, into *out (compress.h; release it
+ * with packed_release). 0 or a failure. */
+static inline int client_pack_value(struct mcring_client *c, const state *st,
+                                    const void *value, size_t len,
+                                    uint32_t flags, packed_value *out)
+{
+    if (st->set.item_size_max != 0 && len > st->set.item_size_max)
+        return MCRING_ETOOLARGE;
+    return compress_pack(&c->compress, &st->set.compress,
+                         value != NULL ? value : "", len, flags, out);
+}
+
 /* Every call's entry: the current state, inside the RCU read side (leave
  * with state_leave()). The first call in a child process first drops the
  * connections inherited from the parent. */

@@ -32,20 +32,7 @@ static int text_get(const state *st, server *sv, const key_op *k,
                                          k->wire, k->wire_len);
     struct iovec iov = {line, n};
     mcring_key key = {k->wire, k->wire_len};
-    int status;
-    get_reader rd;
-    get_reader_init(&rd, &key, NULL, 1, c->item, &status,
-                    st->set.item_size_max);
-    int rc = server_roundtrip(st, sv, &iov, 1, &rd.base, connected);
-    if (rc == 0 && rd.outcome != 0)
-        rc = server_failed(st, sv, rd.outcome, PHASE_TALK, 0, NULL,
-                           rd.base.detail);
-    if (rc != 0) {
-        /* Nothing read from a server that failed reaches the caller. */
-        get_reader_reset(&rd);
-        return rc;
-    }
-    return status;
+    return server_read_one(st, sv, &iov, &key, c->item, connected);
 }
 
 /* A command whose reply is one line: its outcome, with a reply that says

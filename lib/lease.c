@@ -118,14 +118,10 @@ int mcring_lease_fill(mcring_client *c, const void *key, size_t key_len,
     command cmd = {.kind = CMD_STORE, .mode = STORE_SET,
                    .compare_cas = true, .cas = lease->token};
     rc = request_exptime(st, ttl, &cmd.exptime);
-    if (rc == 0 && st->set.item_size_max != 0 &&
-        value_len > st->set.item_size_max)
-        rc = MCRING_ETOOLARGE;
-    /* Compressed on the way, as by mcring_set (compress.h). */
+    /* Compressed on the way, as by mcring_set. */
     packed_value p;
     if (rc == 0)
-        rc = compress_pack(&c->compress, &st->set.compress,
-                           value != NULL ? value : "", value_len, flags, &p);
+        rc = client_pack_value(c, st, value, value_len, flags, &p);
     if (rc == 0) {
         cmd.value = p.data;
         cmd.value_len = p.len;
@@ -177,13 +173,9 @@ int mcring_set_versioned(mcring_client *c, const void *key, size_t key_len,
         return rc;
     int64_t exptime;
     rc = request_exptime(st, ttl, &exptime);
-    if (rc == 0 && st->set.item_size_max != 0 &&
-        value_len > st->set.item_size_max)
-        rc = MCRING_ETOOLARGE;
     packed_value p = {NULL, 0, 0, NULL};
     if (rc == 0)
-        rc = compress_pack(&c->compress, &st->set.compress,
-                           value != NULL ? value : "", value_len, flags, &p);
+        rc = client_pack_value(c, st, value, value_len, flags, &p);
     for (int round = 0; rc == 0 && round < VERSION_ROUNDS; round++) {
         command read = {.kind = CMD_CAS_READ};
         rc = command_run(st, &k, &k.kh, &read);

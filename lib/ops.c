@@ -28,21 +28,7 @@ static int attempt_get(const state *st, server *sv, void *ctx,
     get_ctx *g = ctx;
     char line[PROTO_HEADER_MAX];
     struct iovec iov = {line, proto_get(line, g->key.data, g->key.len)};
-    int status;
-    get_reader rd;
-    get_reader_init(&rd, &g->key, NULL, 1, g->item, &status,
-                    st->set.item_size_max);
-    int rc = server_roundtrip(st, sv, &iov, 1, &rd.base, connected);
-    if (rc == 0 && rd.outcome != 0)
-        rc = server_failed(st, sv, rd.outcome, PHASE_TALK, 0, NULL,
-                           rd.base.detail);
-    if (rc != 0) {
-        /* Nothing read from a server that failed may reach the caller
-         * (Swift returns such a value; bug 5). */
-        get_reader_reset(&rd);
-        return rc;
-    }
-    return status;
+    return server_read_one(st, sv, &iov, &g->key, g->item, connected);
 }
 
 int ops_get_once(const state *st, const key_op *k, mcring_item *out)
@@ -123,13 +109,9 @@ int mcring_set(mcring_client *c, const void *key, size_t key_len,
     int rc = request_exptime(st, ttl, &exptime);
     if (rc == 0)
         rc = key_prepare(&st->set, key, key_len, &k);
-    if (rc == 0 && st->set.item_size_max != 0 &&
-        value_len > st->set.item_size_max)
-        rc = MCRING_ETOOLARGE;
     packed_value p;
     if (rc == 0)
-        rc = compress_pack(&c->compress, &st->set.compress,
-                           value ? value : "", value_len, flags, &p);
+        rc = client_pack_value(c, st, value, value_len, flags, &p);
     if (rc == 0) {
         if (st->set.protocol == PROTOCOL_META) {
             command cmd = {.kind = CMD_STORE, .mode = STORE_SET,

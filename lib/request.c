@@ -253,6 +253,24 @@ int server_roundtrip(const state *st, server *sv, struct iovec *iov,
     return server_settle(st, sv, &r);
 }
 
+int server_read_one(const state *st, server *sv, struct iovec *line,
+                    const mcring_key *key, mcring_item *item,
+                    bool *connected)
+{
+    int status;
+    get_reader rd;
+    get_reader_init(&rd, key, NULL, 1, item, &status, st->set.item_size_max);
+    int rc = server_roundtrip(st, sv, line, 1, &rd.base, connected);
+    if (rc == 0 && rd.outcome != 0)
+        rc = server_failed(st, sv, rd.outcome, PHASE_TALK, 0, NULL,
+                           rd.base.detail);
+    if (rc != 0) {
+        get_reader_reset(&rd);
+        return rc;
+    }
+    return status;
+}
+
 /* ---- the failover walk ---------------------------------------------------*/
 
 size_t request_order(const state *st, const keyhash *where, uint32_t *out,

@@ -112,6 +112,17 @@ int server_settle(const state *st, server *sv, mux_req *r);
 int server_roundtrip(const state *st, server *sv, struct iovec *iov,
                      int iovcnt, reply_reader *rd, bool *connected);
 
+/*
+ * A text read of one key (get, gets, gat, gats: its request line in
+ * line) on sv, through server_roundtrip: the key's status (MCRING_OK,
+ * MCRING_MISS, ...), the value in *item; or the server's failure, logged
+ * and counted, with nothing read reaching the caller (Swift returns such a
+ * value; bug 5).
+ */
+int server_read_one(const state *st, server *sv, struct iovec *line,
+                    const mcring_key *key, mcring_item *item,
+                    bool *connected);
+
 /* An attempt of an operation on one server: returns the outcome, having
  * logged and counted whatever failure of the server it met, and sets
  * *connected as server_roundtrip does. */
