@@ -98,24 +98,6 @@ bool meta_key_matches(const meta_reply *m, const char *key, size_t len)
 
 /* ---- parsing ------------------------------------------------------------ */
 
-/* Unsigned decimal of s[0..n), 1..20 digits, at most max. */
-static bool dec_u64(const char *s, size_t n, uint64_t max, uint64_t *out)
-{
-    if (n == 0 || n > 20)
-        return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned d = (unsigned)(s[i] - '0');
-        if (d > 9 || v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
 static bool hex_u64(const char *s, size_t n, uint64_t *out)
 {
     if (n == 0 || n > 16)
@@ -157,24 +139,24 @@ static bool parse_flags(const char *s, size_t n, meta_reply *m)
         m->seen |= META_BIT(f);
         switch (f) {
         case 'f':
-            if (!dec_u64(tok, tl, UINT32_MAX, &v))
+            if (!proto_parse_u64(tok, tl, UINT32_MAX, &v))
                 return false;
             m->client_flags = (uint32_t)v;
             break;
         case 't':
             if (tl == 2 && tok[0] == '-' && tok[1] == '1')
                 m->ttl = -1;
-            else if (dec_u64(tok, tl, INT64_MAX, &v))
+            else if (proto_parse_u64(tok, tl, INT64_MAX, &v))
                 m->ttl = (int64_t)v;
             else
                 return false;
             break;
         case 'c':
-            if (!dec_u64(tok, tl, UINT64_MAX, &m->cas))
+            if (!proto_parse_u64(tok, tl, UINT64_MAX, &m->cas))
                 return false;
             break;
         case 's':
-            if (!dec_u64(tok, tl, UINT64_MAX, &m->size))
+            if (!proto_parse_u64(tok, tl, UINT64_MAX, &m->size))
                 return false;
             break;
         case 'O':
@@ -244,7 +226,8 @@ ssize_t meta_parse_line(const char *buf, size_t len, size_t max_value,
         while (pos < n && buf[pos] != ' ')
             pos++;
         uint64_t v;
-        if (start > n || !dec_u64(buf + start, pos - start, max_value, &v))
+        if (start > n ||
+            !proto_parse_u64(buf + start, pos - start, max_value, &v))
             return MCRING_EPROTO;
         m->value_len = (size_t)v;
     } else if (m->code == META_MN && n != 2) {

@@ -6,8 +6,7 @@
 
 #define THIRTY_DAYS 2592000.0
 
-/* Unsigned decimal, no sign, no spaces, at least one digit, <= max. */
-static bool parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
+bool proto_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;
     if (len == 0 || len > 20)
@@ -262,7 +261,7 @@ ssize_t proto_parse_line(const char *buf, size_t len, size_t max_value,
     default:
         /* incr/decr: the number alone. memcached pads a shrinking counter
          * with spaces only in the stored value, never in the reply. */
-        if (parse_u64(buf, n, UINT64_MAX, &r->number)) {
+        if (proto_parse_u64(buf, n, UINT64_MAX, &r->number)) {
             r->kind = REPLY_NUMBER;
             return (ssize_t)total;
         }

@@ -94,6 +94,10 @@ size_t proto_flush_all(char *buf, int64_t delay);
 /* Decimal text of v into buf (>= 20 bytes); returns the length. */
 size_t proto_u64(char *buf, uint64_t v);
 
+/* An unsigned decimal s[0..len): no sign, no spaces, 1 to 20 digits, at
+ * most max (overflow checked). True and *out on success. */
+bool proto_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
+
 /*
  * Swift's sanitize_timeout: a TTL over 30 days becomes now + ttl, then the
  * result is truncated toward zero. now is Unix time in seconds. Returns 0,
