@@ -86,6 +86,22 @@ static void wait_calls(const int *calls, int want)
     }
 }
 
+/* A key named prefix-N whose first server is `first`, into buf. */
+static void key_first_on(mcring_client *c, const char *prefix,
+                         const char *first, char *buf, size_t len)
+{
+    mcring_ring *ring = mcring_client_ring_ref(c);
+    for (int i = 0;; i++) {
+        cr_assert_lt(i, 100000);
+        snprintf(buf, len, "%s-%d", prefix, i);
+        size_t idx;
+        if (mcring_ring_locate(ring, buf, strlen(buf), &idx, 1) == 1 &&
+            strcmp(mcring_ring_server(ring, idx), first) == 0)
+            break;
+    }
+    mcring_ring_free(ring);
+}
+
 /* ---- callbacks that record ---------------------------------------------- */
 
 typedef struct record {
@@ -630,18 +646,7 @@ Test(ASYNC_SUITE, a_server_the_prober_holds_down_is_passed_by)
         "connect_timeout", "0.2", "io_timeout", "0.3", "health_max_down",
         "1", "key_mode", "raw", NULL);
     mcring_client *c = client_for(o);
-    /* A key whose first server is the dead one. */
-    mcring_ring *ring = mcring_client_ring_ref(c);
-    int i = 0;
-    for (;; i++) {
-        cr_assert_lt(i, 100000);
-        snprintf(key, sizeof(key), "down-%d", i);
-        size_t idx;
-        if (mcring_ring_locate(ring, key, strlen(key), &idx, 1) == 1 &&
-            strcmp(mcring_ring_server(ring, idx), dead) == 0)
-            break;
-    }
-    mcring_ring_free(ring);
+    key_first_on(c, "down", dead, key, sizeof(key));
     /* A blocking call finds it dead: the refused connect marks it down. */
     mcring_item it = MCRING_ITEM_INIT;
     cr_assert_eq(mcring_get(c, key, strlen(key), &it), MCRING_MISS);
@@ -845,16 +850,7 @@ Test(ASYNC_SUITE, with_protocol_meta_a_reply_must_carry_its_token)
     mcring_options *o = opts_for(names, "protocol", "meta", "io_timeout", "1",
                                  "error_suppression_interval", "0", NULL);
     mcring_client *c = client_for(o);
-    mcring_ring *ring = mcring_client_ring_ref(c);
-    for (int i = 0;; i++) {
-        cr_assert_lt(i, 100000);
-        snprintf(key, sizeof(key), "tok-%d", i);
-        size_t idx;
-        if (mcring_ring_locate(ring, key, strlen(key), &idx, 1) == 1 &&
-            strcmp(mcring_ring_server(ring, idx), fake_name(f)) == 0)
-            break;
-    }
-    mcring_ring_free(ring);
+    key_first_on(c, "tok", fake_name(f), key, sizeof(key));
     /* The real second server holds the true value. */
     mcring_options *o2 = opts_for(srv[1].name, NULL);
     mcring_client *c2 = client_for(o2);
@@ -1100,22 +1096,6 @@ static fake_action answer_unless_slow(int fd, const char *line, size_t len,
     }
     fake_puts(fd, "ERROR\r\n");
     return FAKE_KEEP;
-}
-
-/* A key named prefix-N whose first server is `first`, into buf. */
-static void key_first_on(mcring_client *c, const char *prefix,
-                         const char *first, char *buf, size_t len)
-{
-    mcring_ring *ring = mcring_client_ring_ref(c);
-    for (int i = 0;; i++) {
-        cr_assert_lt(i, 100000);
-        snprintf(buf, len, "%s-%d", prefix, i);
-        size_t idx;
-        if (mcring_ring_locate(ring, buf, strlen(buf), &idx, 1) == 1 &&
-            strcmp(mcring_ring_server(ring, idx), first) == 0)
-            break;
-    }
-    mcring_ring_free(ring);
 }
 
 Test(ASYNC_SUITE, timeouts_between_answers_are_not_timeouts_in_a_row)
